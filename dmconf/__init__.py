@@ -1,0 +1,100 @@
+"""dmconf: name a dataset by a qualified id, get it downloaded, verified and typed.
+
+>>> from dmconf import prepare_dataset
+>>> ds = prepare_dataset("com.lecun.mnist")          # doctest: +SKIP
+>>> ds.train.images.data().shape                      # doctest: +SKIP
+(60000, 28, 28)
+
+Importing dmconf is cheap: requests, numpy, Hydra and experimaestro load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChecksumMismatch",
+    "DataFormatError",
+    "DataTypeError",
+    "DatasetDefinition",
+    "DatasetNotFound",
+    "DefinitionError",
+    "DmconfError",
+    "DownloadError",
+    "DuplicateDataset",
+    "NotPrepared",
+    "OfflineError",
+    "Resource",
+    "Settings",
+    "SettingsError",
+    "UnpackError",
+    "__version__",
+    "find",
+    "is_prepared",
+    "list_ids",
+    "load",
+    "load_settings",
+    "prepare",
+    "prepare_dataset",
+    "search",
+]
+
+# name -> module that defines it; resolved on first access (PEP 562).
+_LAZY = {
+    "DatasetDefinition": "dmconf.definition",
+    "Resource": "dmconf.definition",
+    "Settings": "dmconf.settings",
+    "load_settings": "dmconf.settings",
+    "prepare": "dmconf.prepare",
+    "is_prepared": "dmconf.prepare",
+    "find": "dmconf.api",
+    "search": "dmconf.api",
+    "list_ids": "dmconf.api",
+    "load": "dmconf.api",
+    "prepare_dataset": "dmconf.api",
+    **{
+        name: "dmconf.errors"
+        for name in (
+            "ChecksumMismatch", "DataFormatError", "DataTypeError", "DatasetNotFound",
+            "DefinitionError", "DmconfError", "DownloadError", "DuplicateDataset", "NotPrepared",
+            "OfflineError", "SettingsError", "UnpackError",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dmconf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from dmconf.api import find, list_ids, load, prepare_dataset, search
+    from dmconf.definition import DatasetDefinition, Resource
+    from dmconf.errors import (
+        ChecksumMismatch,
+        DataFormatError,
+        DataTypeError,
+        DatasetNotFound,
+        DefinitionError,
+        DmconfError,
+        DownloadError,
+        DuplicateDataset,
+        NotPrepared,
+        OfflineError,
+        SettingsError,
+        UnpackError,
+    )
+    from dmconf.prepare import is_prepared, prepare
+    from dmconf.settings import Settings, load_settings

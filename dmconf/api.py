@@ -1,0 +1,59 @@
+"""The Python entry points: find, search, prepare and load datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from dmconf.catalog import Catalog
+from dmconf.definition import DatasetDefinition
+from dmconf.prepare import prepare
+from dmconf.settings import Settings
+
+__all__ = ["find", "list_ids", "load", "prepare_dataset", "search"]
+
+
+def prepare_dataset(dataset_id: str, *, settings: Settings | None = None) -> BaseModel:
+    """The founding README's name for :func:`dmconf.prepare`."""
+    return prepare(dataset_id, settings=settings)
+
+
+def find(dataset_id: str, *, settings: Settings | None = None) -> DatasetDefinition:
+    """The definition of a dataset id (raises DatasetNotFound with suggestions)."""
+    return Catalog.from_settings(settings).find(dataset_id)
+
+
+def list_ids(*, settings: Settings | None = None) -> list[str]:
+    """Every known dataset id, sorted."""
+    return Catalog.from_settings(settings).ids()
+
+
+def search(
+    query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = (),
+    settings: Settings | None = None,
+) -> list[str]:
+    """Ids matching every word of ``query`` (in id, name, description, tags, tasks)."""
+    return Catalog.from_settings(settings).search(query, tags=tags, tasks=tasks)
+
+
+def load(node: Any, *, settings: Settings | None = None) -> BaseModel:
+    """Prepare the dataset a config node describes and return its typed object.
+
+    ``node`` is a dataset id, a definition, or a mapping of one (a Hydra ``cfg.dataset``, with
+    any overrides applied). Hydra's own keys (``_target_``...) are ignored.
+    """
+    if isinstance(node, str | DatasetDefinition):
+        return prepare(node, settings=settings)
+    if not isinstance(node, Mapping):
+        try:
+            from omegaconf import DictConfig, OmegaConf
+        except ImportError:  # pragma: no cover - omegaconf is a dependency
+            DictConfig = ()  # type: ignore[assignment,misc]
+        if isinstance(node, DictConfig):
+            node = OmegaConf.to_container(node, resolve=True)
+    if not isinstance(node, Mapping):
+        raise TypeError(f"dmconf.load expects a dataset id or mapping, got {type(node).__name__}")
+    values = {k: v for k, v in node.items() if not (str(k).startswith("_") and str(k).endswith("_"))}
+    return prepare(DatasetDefinition.from_mapping(values), settings=settings)

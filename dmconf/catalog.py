@@ -1,0 +1,203 @@
+"""The catalogue: which dataset ids exist, where they are defined, and searching them.
+
+Roots are read in this order: ``DMCONF_CATALOG``, the settings file's ``catalogs``, packages
+registered under the ``dmconf.catalogs`` entry point group, then the bundled ``datasets/``.
+Listing reads file names only; searching reads YAML metadata; nothing here imports dataset code.
+One id defined twice, wherever, is an error that names both places.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from dmconf.definition import DatasetDefinition, load_definition_file
+from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
+from dmconf.settings import Settings, load_settings
+
+__all__ = ["Catalog", "Entry", "bundled_root", "default_catalog"]
+
+CATALOG_GROUP = "dmconf.catalogs"
+SUFFIXES = (".yaml", ".yml")
+SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
+
+
+def bundled_root() -> Path:
+    """The bundled ``datasets/`` folder: inside the installed wheel, or the source checkout's."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "_bundled" / "datasets"
+    if shipped.is_dir():
+        return shipped
+    # An editable install runs from the checkout, where datasets/ sits beside the package.
+    # Check for the project file so that site-packages/datasets (another project) is never read.
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "datasets").is_dir():
+        return checkout / "datasets"
+    return shipped
+
+
+@dataclass(frozen=True)
+class Root:
+    """A folder of definitions in the reverse-domain layout, and why it is searched."""
+
+    path: Path
+    origin: str
+
+
+@dataclass
+class Entry:
+    """One known dataset: its id and where it is defined; the definition is read on demand."""
+
+    id: str
+    path: Path
+    origin: str
+    _metadata: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def definition(self) -> DatasetDefinition:
+        return load_definition_file(self.path, self.id)
+
+    def metadata(self) -> dict[str, Any]:
+        """name, description, tags and tasks, read from the YAML without validating it all."""
+        if self._metadata is None:
+            import yaml
+
+            try:
+                raw = yaml.load(
+                    self.path.read_text(encoding="utf-8"),
+                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+                )
+            except (OSError, yaml.YAMLError) as exc:
+                raise DefinitionError(f"cannot be read: {exc}", path=str(self.path)) from None
+            raw = raw if isinstance(raw, dict) else {}
+            self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
+        return self._metadata
+
+
+def _plugin_roots() -> Iterator[Root]:
+    import importlib.util
+
+    for ep in entry_points(group=CATALOG_GROUP):
+        try:
+            spec = importlib.util.find_spec(ep.value)
+        except (ImportError, ValueError) as exc:
+            raise DefinitionError(
+                f"entry point {ep.name!r} of {CATALOG_GROUP} names package {ep.value!r}, "
+                f"which cannot be found ({exc}); reinstall or remove the plugin"
+            ) from None
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if not locations:
+            raise DefinitionError(
+                f"entry point {ep.name!r} of {CATALOG_GROUP} names {ep.value!r}, which is not "
+                "an importable package folder; reinstall or remove the plugin"
+            )
+        dist = getattr(ep, "dist", None)
+        owner = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
+        for location in locations:
+            yield Root(Path(location), owner)
+
+
+def _walk(root: Root) -> Iterator[Entry]:
+    base = str(root.path)
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        rel = os.path.relpath(folder, base)
+        prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
+        for name in sorted(files):
+            stem, suffix = os.path.splitext(name)
+            if suffix in SUFFIXES and not stem.startswith((".", "_")):
+                yield Entry(prefix + stem, Path(folder, name), root.origin)
+
+
+class Catalog:
+    """All the datasets that a set of roots defines."""
+
+    def __init__(self, roots: Iterable[Root]) -> None:
+        self.roots = list(roots)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Catalog:
+        settings = settings or load_settings()
+        roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
+        roots += list(_plugin_roots())
+        roots.append(Root(bundled_root(), "bundled catalogue"))
+        return cls(roots)
+
+    @cached_property
+    def entries(self) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        seen_roots: set[Path] = set()
+        for root in self.roots:
+            resolved = root.path.resolve()
+            if resolved in seen_roots or not root.path.is_dir():
+                continue
+            seen_roots.add(resolved)
+            for entry in _walk(root):
+                if entry.id in found:
+                    raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
+                found[entry.id] = entry
+        return dict(sorted(found.items()))
+
+    def ids(self) -> list[str]:
+        return list(self.entries)
+
+    def entry(self, dataset_id: str) -> Entry:
+        try:
+            return self.entries[dataset_id]
+        except KeyError:
+            close = difflib.get_close_matches(dataset_id, self.entries, n=3, cutoff=0.6)
+            if not close:
+                tail = dataset_id.rsplit(".", 1)[-1].lower()
+                close = [i for i in self.entries if i.rsplit(".", 1)[-1].lower() == tail][:3]
+            raise DatasetNotFound(dataset_id, close) from None
+
+    def find(self, dataset_id: str) -> DatasetDefinition:
+        """The validated definition of an id."""
+        return self.entry(dataset_id).definition()
+
+    def search(
+        self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = ()
+    ) -> list[str]:
+        """Ids whose id, name, description, tags or tasks contain every word of ``query``.
+
+        A word ``tag:X`` or ``task:X`` (datamaestro's syntax) restricts like ``tags``/``tasks``.
+        """
+        words, want_tags, want_tasks = [], {t.lower() for t in tags}, {t.lower() for t in tasks}
+        for word in query.lower().split():
+            if word.startswith("tag:"):
+                want_tags.add(word[4:])
+            elif word.startswith("task:"):
+                want_tasks.add(word[5:])
+            else:
+                words.append(word)
+        matches = []
+        for dataset_id, entry in self.entries.items():
+            if not words and not want_tags and not want_tasks:
+                matches.append(dataset_id)
+                continue
+            meta = entry.metadata()
+            entry_tags = {str(t).lower() for t in meta.get("tags") or []}
+            entry_tasks = {str(t).lower() for t in meta.get("tasks") or []}
+            if not want_tags <= entry_tags or not want_tasks <= entry_tasks:
+                continue
+            text = " ".join(
+                [dataset_id, str(meta.get("name") or ""), str(meta.get("description") or ""),
+                 *entry_tags, *entry_tasks]
+            ).lower()
+            if all(word in text for word in words):
+                matches.append(dataset_id)
+        return matches
+
+
+def default_catalog(settings: Settings | None = None) -> Catalog:
+    """The catalogue for ``settings`` (default: from the environment)."""
+    return Catalog.from_settings(settings)

@@ -1,0 +1,189 @@
+"""The ``dmconf`` command line.
+
+Results go to stdout (ids, JSON); logs and progress to stderr. Errors print one line on stderr
+and exit non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from dmconf import __version__
+from dmconf.errors import DmconfError
+
+__all__ = ["main"]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dmconf",
+        description="Find, download, verify and describe datasets by their qualified id.",
+    )
+    parser.add_argument("--version", action="version", version=f"dmconf {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser("search", help="ids matching words (and tags, tasks)")
+    search.add_argument("query", nargs="*", help="words to find (tag:X and task:X also work)")
+    search.add_argument("--tag", action="append", default=[], help="only datasets with this tag")
+    search.add_argument("--task", action="append", default=[], help="only with this task")
+    search.add_argument("--json", action="store_true", help="id, name, tags, tasks as JSON")
+    search.set_defaults(func=_search)
+
+    listing = commands.add_parser("list", help="every known id")
+    listing.add_argument("--json", action="store_true", help="as a JSON list")
+    listing.set_defaults(func=_list)
+
+    info = commands.add_parser("info", help="describe one dataset")
+    info.add_argument("id")
+    info.add_argument("--json", action="store_true", help="the definition as JSON")
+    info.set_defaults(func=_info)
+
+    prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
+    prepare.add_argument("ids", nargs="+", metavar="ID")
+    prepare.set_defaults(func=_prepare)
+
+    schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
+    schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
+    schema.set_defaults(func=_schema)
+    return parser
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _search(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+
+    catalog = Catalog.from_settings()
+    ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task)
+    if args.json:
+        rows = [{"id": i, **catalog.entry(i).metadata()} for i in ids]
+        _out(json.dumps(rows, indent=2))
+    else:
+        for dataset_id in ids:
+            _out(dataset_id)
+
+
+def _list(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+
+    ids = Catalog.from_settings().ids()
+    _out(json.dumps(ids, indent=2)) if args.json else [_out(i) for i in ids]
+
+
+def _info(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+    from dmconf.settings import load_settings
+    from dmconf.state import DatasetState
+
+    settings = load_settings()
+    catalog = Catalog.from_settings(settings)
+    definition = catalog.find(args.id)
+    if args.json:
+        _out(definition.model_dump_json(indent=2))
+        return
+    folder = settings.dataset_folder(definition.id)
+    prepared = DatasetState(folder).is_prepared(definition)
+    lines = [f"{definition.id} - {definition.title}"]
+    if definition.description:
+        lines += textwrap.indent(definition.description.strip(), "  ").splitlines()
+    lines += [
+        f"url:       {definition.url or '-'}",
+        f"tags:      {', '.join(definition.tags) or '-'}",
+        f"tasks:     {', '.join(definition.tasks) or '-'}",
+        f"type:      {definition.type}",
+        f"defined:   {definition.source}",
+        f"prepared:  {'yes' if prepared else 'no'} ({folder})",
+        f"hydra:     dataset={definition.id}",
+        "resources:",
+    ]
+    for key, resource in definition.resources.items():
+        size = _human(resource.size) if resource.size is not None else "size unknown"
+        lines.append(f"  {key}: {size}, unpack {resource.unpack}")
+        lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
+        lines.append(f"    url    {resource.url}")
+        lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
+    _out("\n".join(lines))
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit} ({size} B)"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+    from dmconf.prepare import prepare
+    from dmconf.settings import load_settings
+
+    settings = load_settings()
+    catalog = Catalog.from_settings(settings)
+    for dataset_id in args.ids:
+        _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+
+
+def to_json(obj: Any) -> str:
+    """A prepared object as JSON: absolute paths, the id, no unset fields."""
+    return str(obj.model_dump_json(indent=2, exclude_none=True))
+
+
+def _schema(args: argparse.Namespace) -> None:
+    if args.type is None:
+        from dmconf.definition import DatasetDefinition
+
+        _out(json.dumps(DatasetDefinition.model_json_schema(), indent=2))
+        return
+    from dmconf.data.registry import resolve_type
+
+    _out(json.dumps(resolve_type(args.type).model_json_schema(), indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = _parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("dmconf")
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("dmconf: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (DmconfError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"dmconf: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        log.removeHandler(handler)
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, DmconfError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Data types: the pydantic models that prepared datasets are made of.
+
+Mirrors datamaestro's ``datamaestro.data``: :class:`Base` is the common root, :class:`File` and
+:class:`Folder` point at prepared paths, :class:`Generic` accepts extra fields. Specific types
+live in submodules (``tensor.IDX``, ``csv.CSV``, ``ml.Supervised``, ``image.*``) and are named in
+definitions by short registered names (see :mod:`dmconf.data.registry`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Base", "File", "Folder", "Generic"]
+
+
+class Base(BaseModel):
+    """Root of dmconf's data types.
+
+    The prepared root object carries the dataset ``id``; nested parts leave it unset. JSON
+    exports (``model_dump_json(exclude_none=True)``) hold absolute paths.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    id: str | None = Field(default=None, description="the dataset id, on the prepared root object")
+
+
+class Generic(Base):
+    """A data object with free-form fields, for structures no specific type describes."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class File(Base):
+    """One prepared file."""
+
+    path: Path = Field(description="absolute path of the file once prepared")
+
+
+class Folder(Base):
+    """One prepared folder (an unpacked archive, say)."""
+
+    path: Path = Field(description="absolute path of the folder once prepared")

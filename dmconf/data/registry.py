@@ -1,0 +1,174 @@
+"""Naming data types, and building a typed object from a definition's ``data`` tree.
+
+A ``type`` is a short registered name (``idx``, ``image-classification``...) or a dotted import
+path to any pydantic model (``mypkg.types.Corpus`` or ``mypkg.types:Corpus``). Short names map
+to import paths, so naming a type imports only its module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dmconf.errors import DataTypeError, DefinitionError, describe_validation
+
+__all__ = ["SHORT_NAMES", "build", "register_type", "resolve_type", "type_name"]
+
+SHORT_NAMES: dict[str, str] = {
+    "base": "dmconf.data:Base",
+    "generic": "dmconf.data:Generic",
+    "file": "dmconf.data:File",
+    "folder": "dmconf.data:Folder",
+    "idx": "dmconf.data.tensor:IDX",
+    "csv": "dmconf.data.csv:CSV",
+    "supervised": "dmconf.data.ml:Supervised",
+    "image-classification": "dmconf.data.image:ImageClassification",
+    "labelled-images": "dmconf.data.image:LabelledImages",
+    "idx-image": "dmconf.data.image:IDXImage",
+}
+
+
+def register_type(name: str, target: str | type[BaseModel]) -> None:
+    """Give a pydantic model a short name usable as ``type:`` in definitions."""
+    if not isinstance(target, str):
+        target = f"{target.__module__}:{target.__qualname__}"
+    known = SHORT_NAMES.get(name)
+    if known is not None and known != target:
+        raise DataTypeError(f"type name {name!r} is already registered for {known}", name=name)
+    SHORT_NAMES[name] = target
+
+
+def resolve_type(name: str, where: str = "type") -> type[BaseModel]:
+    """The pydantic model named by a short name or a dotted import path."""
+    target = SHORT_NAMES.get(name, name)
+    if ":" in target:
+        module_name, _, attr = target.partition(":")
+    elif "." in target:
+        module_name, _, attr = target.rpartition(".")
+    else:
+        raise DataTypeError(
+            f"{where}: unknown type {name!r}; use a registered name "
+            f"({', '.join(sorted(SHORT_NAMES))}) or a dotted path to a pydantic model",
+            name=name,
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise DataTypeError(
+            f"{where}: type {name!r} cannot be imported ({exc}); is its package installed?",
+            name=name,
+        ) from None
+    if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
+        raise DataTypeError(f"{where}: type {name!r} is not a pydantic model", name=name)
+    return obj
+
+
+def type_name(cls: type[BaseModel]) -> str:
+    """The short name of a model if it has one, else its dotted path."""
+    target = f"{cls.__module__}:{cls.__qualname__}"
+    for short, registered in SHORT_NAMES.items():
+        if registered == target:
+            return short
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def build(
+    raw: Any, expected: type[BaseModel], root: Path, where: str = "data", **extra: Any
+) -> BaseModel:
+    """Build a typed object from a ``data`` mapping.
+
+    Nested ``type`` tags choose subclasses and are checked against the field they fill; ``Path``
+    fields given as relative strings are resolved inside ``root`` and may not leave it.
+    ``extra`` fields (the dataset ``id``) are set on the root object when its model has them.
+    """
+    if isinstance(raw, expected):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise DataTypeError(
+            f"{where}: expected a mapping of {expected.__name__} fields, got {raw!r}", where=where
+        )
+    values = dict(raw)
+    tag = values.pop("type", None)
+    cls = expected
+    if tag is not None:
+        cls = resolve_type(str(tag), f"{where}.type")
+        if not issubclass(cls, expected):
+            raise DataTypeError(
+                f"{where}.type: {tag!r} ({cls.__name__}) does not fit here, where a "
+                f"{expected.__name__} (or a subclass) is expected",
+                where=where,
+            )
+    elif _is_abstract(cls):
+        raise DataTypeError(
+            f"{where}: needs a `type:` saying which {cls.__name__} it is (e.g. idx, file, folder)",
+            where=where,
+        )
+    for name, field in cls.model_fields.items():
+        if name in values:
+            values[name] = _build_value(values[name], field.annotation, root, f"{where}.{name}")
+    for name, value in extra.items():
+        if name in cls.model_fields:
+            values[name] = value
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise DataTypeError(
+            f"{where} ({type_name(cls)}): {describe_validation(exc.errors())}", where=where
+        ) from None
+
+
+def _is_abstract(cls: type[BaseModel]) -> bool:
+    from dmconf.data import Base, Generic
+
+    return cls is Base or cls is BaseModel or (cls is not Generic and not cls.model_fields)
+
+
+def _build_value(value: Any, annotation: Any, root: Path, where: str) -> Any:
+    options = _union_members(annotation)
+    models = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
+    if models and isinstance(value, Mapping):
+        tag = value.get("type")
+        if tag is not None and len(models) > 1:
+            chosen = resolve_type(str(tag), f"{where}.type")
+            models = [m for m in models if issubclass(chosen, m)] or models
+        return build(value, models[0], root, where)
+    if any(o is Path for o in options) and isinstance(value, str | Path):
+        return _inside(root, value, where)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (list, tuple) and args and isinstance(value, list | tuple):
+        return [_build_value(v, args[0], root, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict and len(args) == 2 and isinstance(value, Mapping):
+        return {k: _build_value(v, args[1], root, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [a for a in typing.get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def _inside(root: Path, value: str | Path, where: str) -> Path:
+    path = Path(value)
+    if path.is_absolute():
+        raise DefinitionError(
+            f"path {str(value)!r} is absolute; paths in `data` are relative to the dataset's "
+            "folder (name a resource key, or a file inside an unpacked archive)",
+            field=where,
+        )
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise DefinitionError(
+            f"path {str(value)!r} leaves the dataset's folder; paths are relative to it",
+            field=where,
+        )
+    return root / path

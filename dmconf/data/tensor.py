@@ -1,0 +1,64 @@
+"""Tensor files, starting with LeCun's IDX format (MNIST and friends)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dmconf.data import File
+from dmconf.errors import DataFormatError, NotPrepared
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["IDX"]
+
+# IDX element type codes (third byte of the magic number) and their big-endian numpy dtypes.
+IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class IDX(File):
+    """An IDX file: a 4-byte magic (0, 0, element type, number of dimensions), big-endian
+    uint32 dimensions, then the elements in C order.
+    """
+
+    def header(self) -> tuple[str, tuple[int, ...], int]:
+        """The numpy dtype string, the shape and the offset of the first element."""
+        try:
+            with open(self.path, "rb") as stream:
+                magic = stream.read(4)
+                if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
+                    raise DataFormatError(
+                        f"{self.path} is not an IDX file (magic bytes {magic.hex() or 'missing'};"
+                        " expected 00 00 <type> <ndim>): was it unpacked (unpack: gunzip)?",
+                        path=str(self.path),
+                    )
+                ndim = magic[3]
+                raw = stream.read(4 * ndim)
+        except FileNotFoundError:
+            raise NotPrepared(
+                f"{self.path} does not exist: prepare the dataset first (dmconf prepare ID)",
+                path=str(self.path),
+            ) from None
+        if len(raw) < 4 * ndim:
+            raise DataFormatError(f"{self.path}: IDX header truncated", path=str(self.path))
+        shape = tuple(int.from_bytes(raw[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+        return IDX_DTYPES[magic[2]], shape, 4 + 4 * ndim
+
+    def data(self) -> np.ndarray:
+        """The elements as a read-only, zero-copy ``numpy.memmap`` of the right shape and dtype."""
+        import numpy as np
+
+        dtype_name, shape, offset = self.header()
+        dtype = np.dtype(dtype_name)
+        expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        actual = self.path.stat().st_size
+        if actual != expected:
+            raise DataFormatError(
+                f"{self.path}: IDX header announces shape {shape} of {dtype} ({expected} bytes "
+                f"with header) but the file has {actual} bytes; the file is truncated or "
+                "corrupt: remove the dataset (dmconf rm ID) and prepare it again",
+                path=str(self.path),
+            )
+        if expected == offset:  # numpy cannot map zero bytes
+            return np.empty(shape, dtype=dtype)
+        return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)

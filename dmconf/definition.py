@@ -1,0 +1,186 @@
+"""The one model of a dataset definition, whether written in YAML or built in Python.
+
+A definition says what to fetch (``resources``) and how the fetched files form a typed object
+(``type`` and ``data``). Its id is given by where it lives: ``datasets/com/lecun/mnist.yaml``
+defines ``com.lecun.mnist``, and an ``id:`` field, if present, must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from dmconf.errors import DefinitionError, describe_validation
+
+__all__ = ["UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
+
+UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
+
+# A dataset id: dot-separated lowercase-ish segments, each usable as a folder name.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$")
+# A resource key is materialised as a file or folder name in the dataset's folder; names that
+# start with a dot are reserved for dmconf's own temporary and state files.
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Resource(BaseModel):
+    """One thing to fetch: a URL, its mirrors, the published sha256 and how to unpack it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="where the file is published")
+    mirrors: list[str] = Field(default_factory=list, description="tried in order after url")
+    sha256: str | None = Field(default=None, description="sha256 of the downloaded bytes")
+    size: int | None = Field(default=None, ge=0, description="size of the downloaded bytes")
+    unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
+        default="none", description="how the download becomes the materialised file or folder"
+    )
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _normalise_sha256(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if not SHA256_PATTERN.match(value):
+                raise ValueError("expected 64 hexadecimal characters")
+        return value
+
+    @field_validator("url", "mirrors", mode="after")
+    @classmethod
+    def _check_urls(cls, value: Any) -> Any:
+        for url in [value] if isinstance(value, str) else value:
+            if "://" not in url:
+                raise ValueError(f"{url!r} is not a URL (expected scheme://host/path)")
+        return value
+
+    @property
+    def urls(self) -> list[str]:
+        """``url`` then the mirrors, in the order they are tried."""
+        return [self.url, *(m for m in self.mirrors if m != self.url)]
+
+    @property
+    def is_archive(self) -> bool:
+        """Whether the resource materialises as a folder."""
+        return self.unpack in ("untar", "unzip")
+
+
+class DatasetDefinition(BaseModel):
+    """A dataset: descriptive metadata, resources to fetch and the typed data they form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="qualified id, the reversed domain of the dataset's site")
+    name: str | None = Field(default=None, description="human-readable name")
+    description: str = Field(default="", description="what the dataset is")
+    url: str | None = Field(default=None, description="the dataset's home page")
+    tags: list[str] = Field(default_factory=list)
+    tasks: list[str] = Field(default_factory=list)
+    resources: dict[str, Resource] = Field(default_factory=dict)
+    type: str = Field(description="registered short name or dotted path of a pydantic model")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="the fields of `type`; `path`s are relative to the folder"
+    )
+
+    # Where the definition was read from, for messages; not part of its content.
+    _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError("expected dot-separated names of letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("resources")
+    @classmethod
+    def _check_keys(cls, value: dict[str, Resource]) -> dict[str, Resource]:
+        for key in value:
+            if not KEY_PATTERN.match(key):
+                raise ValueError(
+                    f"resource key {key!r} must be a plain file name (letters, digits, '_', "
+                    "'-', '.'; not starting with '.')"
+                )
+        return value
+
+    @property
+    def source(self) -> str:
+        """The file (or Python object) the definition came from, or ``<memory>``."""
+        return self._source or "<memory>"
+
+    @property
+    def title(self) -> str:
+        """The name, or the id when the definition has no name."""
+        return self.name or self.id
+
+    def content_digest(self) -> str:
+        """sha256 of what the dataset *is*: its id, resource checksums, unpacking and data.
+
+        Never depends on URLs, mirrors, descriptions or local folders, so it names the same
+        content on every machine (experimaestro identities and the prepared marker use it).
+        """
+        content = {
+            "id": self.id,
+            "type": self.type,
+            "data": self.data,
+            "resources": {
+                key: {"sha256": r.sha256, "unpack": r.unpack}
+                for key, r in sorted(self.resources.items())
+            },
+        }
+        encoded = json.dumps(content, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    @classmethod
+    def from_mapping(
+        cls, raw: Any, *, dataset_id: str | None = None, source: str | None = None
+    ) -> DatasetDefinition:
+        """Validate a mapping (parsed YAML, a Hydra node) into a definition.
+
+        Errors name the source, the field and what was expected.
+        """
+        if not isinstance(raw, Mapping):
+            raise DefinitionError(
+                f"expected a mapping of fields (name, resources, type, data...), got "
+                f"{type(raw).__name__}",
+                dataset=dataset_id, path=source,
+            )
+        values = dict(raw)
+        declared = values.get("id")
+        if dataset_id is not None:
+            if declared is not None and declared != dataset_id:
+                raise DefinitionError(
+                    f"id {declared!r} does not match {dataset_id!r}, the id given by the file's "
+                    "place in the catalogue; fix the id or move the file",
+                    dataset=dataset_id, path=source, field="id",
+                )
+            values["id"] = dataset_id
+        try:
+            definition = cls.model_validate(values)
+        except ValidationError as exc:
+            raise DefinitionError(
+                describe_validation(exc.errors()), dataset=dataset_id or declared, path=source
+            ) from None
+        definition._source = source
+        return definition
+
+
+def load_definition_file(path: Path, dataset_id: str) -> DatasetDefinition:
+    """Read and validate one YAML definition file."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError(f"cannot be read: {exc.strerror}", path=str(path)) from exc
+    try:
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise DefinitionError(f"is not valid YAML: {exc}", path=str(path)) from None
+    return DatasetDefinition.from_mapping(raw, dataset_id=dataset_id, source=str(path))

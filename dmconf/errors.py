@@ -1,0 +1,175 @@
+"""The errors dmconf raises.
+
+Every error is a :class:`DmconfError`; each also inherits the builtin it resembles, so code that
+already catches ``KeyError`` or ``ValueError`` keeps working::
+
+    DmconfError
+    ├── DatasetNotFound (KeyError)        unknown id; carries close matches
+    ├── DuplicateDataset (ValueError)     one id defined in two places
+    ├── DefinitionError (ValueError)      a definition file or field is wrong
+    ├── SettingsError (ValueError)        the settings file or an environment variable is wrong
+    ├── DataTypeError (TypeError)         an unknown ``type`` or a type that does not fit its place
+    ├── DataFormatError (ValueError)      a prepared file is not in the format its type expects
+    ├── DownloadError (OSError)           a resource could not be fetched from any of its URLs
+    │   └── OfflineError                  a resource is missing and the network is off
+    ├── ChecksumMismatch (ValueError)     downloaded bytes do not match the published sha256
+    ├── UnpackError (ValueError)          an archive is corrupt or tries to escape its folder
+    └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+
+Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
+Hydra and experimaestro launchers move them across processes. The library raises; only the CLI
+turns errors into one-line messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ChecksumMismatch",
+    "DataFormatError",
+    "DataTypeError",
+    "DatasetNotFound",
+    "DefinitionError",
+    "DmconfError",
+    "DownloadError",
+    "DuplicateDataset",
+    "NotPrepared",
+    "OfflineError",
+    "SettingsError",
+    "UnpackError",
+]
+
+
+class DmconfError(Exception):
+    """Root of every error raised by dmconf.
+
+    Subclasses are built with keyword arguments only; the message is derived from them, and
+    ``__reduce__`` rebuilds the error from the same keywords so it pickles.
+    """
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.fields))
+
+
+def _rebuild(cls: type[DmconfError], message: str, fields: dict[str, Any]) -> DmconfError:
+    error = cls.__new__(cls)
+    DmconfError.__init__(error, message, **fields)
+    return error
+
+
+class DatasetNotFound(DmconfError, KeyError):
+    """No catalogue knows the dataset id; ``suggestions`` holds the closest known ids."""
+
+    def __init__(self, dataset: str, suggestions: list[str] | None = None) -> None:
+        suggestions = list(suggestions or [])
+        hint = (
+            f"; did you mean {', '.join(suggestions)}?"
+            if suggestions
+            else "; `dmconf search WORD` lists the known ids"
+        )
+        DmconfError.__init__(
+            self, f"unknown dataset {dataset!r}{hint}", dataset=dataset, suggestions=suggestions
+        )
+
+    # KeyError.__str__ would quote the message; keep it readable.
+    __str__ = DmconfError.__str__
+
+
+class DuplicateDataset(DmconfError, ValueError):
+    """Two definitions claim one id."""
+
+    def __init__(self, dataset: str, first: str, second: str) -> None:
+        super().__init__(
+            f"dataset {dataset!r} is defined twice: in {first} and in {second}; "
+            "remove or rename one of them",
+            dataset=dataset,
+            first=first,
+            second=second,
+        )
+
+
+class DefinitionError(DmconfError, ValueError):
+    """A definition is malformed; ``path`` is its file (if any) and ``field`` the culprit."""
+
+    def __init__(self, message: str, *, dataset: str | None = None, path: str | None = None,
+                 field: str | None = None) -> None:
+        where = path or dataset or "definition"
+        at = f", field {field}" if field else ""
+        super().__init__(f"{where}{at}: {message}", dataset=dataset, path=path, field=field)
+
+
+class SettingsError(DmconfError, ValueError):
+    """The settings file or a DMCONF_* environment variable is wrong."""
+
+
+class DataTypeError(DmconfError, TypeError):
+    """A ``type`` names nothing known, or a model that does not fit where it is used."""
+
+
+class DataFormatError(DmconfError, ValueError):
+    """A prepared file does not have the format its data type reads."""
+
+
+class DownloadError(DmconfError, OSError):
+    """A resource could not be fetched; ``attempts`` lists each URL tried and why it failed."""
+
+
+class OfflineError(DownloadError):
+    """A resource is missing and DMCONF_OFFLINE forbids the network."""
+
+
+class ChecksumMismatch(DmconfError, ValueError):
+    """Downloaded bytes differ from the published sha256; the bytes were deleted."""
+
+    def __init__(self, *, dataset: str, resource: str, url: str, path: str, expected: str,
+                 actual: str, size: int) -> None:
+        super().__init__(
+            f"{dataset}: checksum mismatch for resource {resource!r} downloaded from {url}: "
+            f"expected sha256 {expected}, got {actual} ({size} bytes); the download was deleted "
+            f"and nothing was written to {path}. The server may have answered an error page, "
+            "or the file changed upstream: check the URL in a browser, or set a mirror",
+            dataset=dataset, resource=resource, url=url, path=path, expected=expected,
+            actual=actual, size=size,
+        )
+
+
+class UnpackError(DmconfError, ValueError):
+    """An archive is corrupt, or one of its members would land outside its folder."""
+
+
+class NotPrepared(DmconfError, FileNotFoundError):
+    """Data was asked for before its dataset was prepared."""
+
+
+def describe_validation(errors: list[Any], prefix: str = "") -> str:
+    """One readable sentence per problem of a pydantic ``ValidationError.errors()`` list.
+
+    ``field a.b: expected ..., got 'x'`` rather than pydantic's multi-line dump.
+    """
+    parts = []
+    for err in errors:
+        path = [*(prefix.split(".") if prefix else []), *err.get("loc", ())]
+        loc = ".".join(str(p) for p in path)
+        given = err.get("input")
+        shown = repr(given)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        what = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            parts.append(f"field {loc}: required but missing")
+        elif err.get("type") == "extra_forbidden":
+            parts.append(f"field {loc}: unknown field (check its spelling)")
+        else:
+            parts.append(f"field {loc}: {what} (got {shown})")
+    return "; ".join(parts)

@@ -1,0 +1,28 @@
+"""Fetchers: how the bytes of a URL reach a local file, one module per URL scheme.
+
+:func:`fetcher_for` picks the fetcher of a URL's scheme (``http``/``https``, ``file``).
+"""
+
+from __future__ import annotations
+
+from dmconf.errors import DownloadError
+from dmconf.fetch.base import Fetcher, Progress
+
+__all__ = ["Fetcher", "Progress", "fetcher_for"]
+
+
+def fetcher_for(url: str) -> type[Fetcher]:
+    """The fetcher class for a URL's scheme."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in ("http", "https"):
+        from dmconf.fetch.http import HTTPFetcher
+
+        return HTTPFetcher
+    if scheme == "file":
+        from dmconf.fetch.file import LocalFetcher
+
+        return LocalFetcher
+    raise DownloadError(
+        f"{url}: unsupported URL scheme {scheme!r} (dmconf fetches http, https and file URLs)",
+        url=url,
+    )

@@ -1,0 +1,173 @@
+"""A real HTTP server on 127.0.0.1 for the tests, serving bytes the tests generated.
+
+It logs every request (method, path, headers) so tests can check what was fetched and how
+often, and it supports ``Range`` requests like a real static file server. Paths can be given
+*faults* (see :class:`Fault`) to behave like the unreliable servers users meet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Fault:
+    """How one path misbehaves. Each field is applied while its counter is positive.
+
+    status: answer this HTTP status (e.g. 404, 503) instead of the file, ``times`` times
+    cut_after: send only this many body bytes, then drop the connection
+    ignore_range: answer 200 with the whole file even when a Range is asked
+    stall: sleep this many seconds before answering
+    body: serve these bytes instead of the file (wrong content)
+    retry_after: with status 429/503, the Retry-After header to send
+    times: how many requests the fault applies to (None: all)
+    """
+
+    status: int | None = None
+    cut_after: int | None = None
+    ignore_range: bool = False
+    stall: float = 0.0
+    body: bytes | None = None
+    retry_after: str | None = None
+    times: int | None = None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class FileServer:
+    """Serves ``files`` (path -> bytes) on 127.0.0.1; ``url(path)`` gives their URLs."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    faults: dict[str, Fault] = field(default_factory=dict)
+    log: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def requests_for(self, path: str) -> list[Request]:
+        path = "/" + path.lstrip("/")
+        with self.lock:
+            return [r for r in self.log if r.path == path]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.log.clear()
+            self.faults.clear()
+
+    def _fault(self, path: str) -> Fault | None:
+        with self.lock:
+            fault = self.faults.get(path.lstrip("/"))
+            if fault is None:
+                return None
+            if fault.times is not None:
+                if fault.times <= 0:
+                    return None
+                fault.times -= 1
+            return fault
+
+
+def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+        def do_HEAD(self) -> None:
+            self._serve(body=False)
+
+        def do_GET(self) -> None:
+            self._serve(body=True)
+
+        def _serve(self, body: bool) -> None:
+            path = self.path.split("?", 1)[0]
+            with server.lock:
+                server.log.append(Request(self.command, path, dict(self.headers.items())))
+            fault = server._fault(path)
+            if fault and fault.stall:
+                time.sleep(fault.stall)
+            if fault and fault.status:
+                self.send_response(fault.status)
+                if fault.retry_after is not None:
+                    self.send_header("Retry-After", fault.retry_after)
+                page = f"<html><body>error {fault.status}</body></html>".encode()
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(page)
+                return
+            content = server.files.get(path.lstrip("/"))
+            if fault and fault.body is not None:
+                content = fault.body
+            if content is None:
+                page = b"<html><body>404 not found</body></html>"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(page)
+                return
+            etag = f'"{len(content)}-{hash(content) & 0xFFFFFFFF:x}"'
+            start, status = 0, 200
+            wanted = self.headers.get("Range")
+            if_range = self.headers.get("If-Range")
+            if wanted and not (fault and fault.ignore_range) and (not if_range or if_range == etag):
+                spec = wanted.removeprefix("bytes=").split("-")[0]
+                if spec.isdigit() and int(spec) < len(content):
+                    start, status = int(spec), 206
+                elif spec.isdigit():
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(content)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+            payload = content[start:]
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("ETag", etag)
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Length", str(len(payload)))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{len(content) - 1}/{len(content)}")
+            self.end_headers()
+            if not body:
+                return
+            if fault and fault.cut_after is not None:
+                self.wfile.write(payload[: fault.cut_after])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            view = memoryview(payload)
+            for offset in range(0, len(view), 1 << 20):
+                self.wfile.write(view[offset : offset + (1 << 20)])
+
+    return Handler
+
+
+class Running:
+    """A FileServer running in a thread; stop() shuts it down."""
+
+    def __init__(self) -> None:
+        self.state = FileServer()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
+        self.httpd.daemon_threads = True
+        self.state.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
