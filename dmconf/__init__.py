@@ -48,8 +48,8 @@ _LAZY = {
     "Resource": "dmconf.definition",
     "Settings": "dmconf.settings",
     "load_settings": "dmconf.settings",
-    "prepare": "dmconf.prepare",
-    "is_prepared": "dmconf.prepare",
+    "prepare": "dmconf.preparation",
+    "is_prepared": "dmconf.preparation",
     "find": "dmconf.api",
     "search": "dmconf.api",
     "list_ids": "dmconf.api",
@@ -85,8 +85,8 @@ if TYPE_CHECKING:
     from dmconf.errors import (
         ChecksumMismatch,
         DataFormatError,
-        DataTypeError,
         DatasetNotFound,
+        DataTypeError,
         DefinitionError,
         DmconfError,
         DownloadError,
@@ -96,5 +96,5 @@ if TYPE_CHECKING:
         SettingsError,
         UnpackError,
     )
-    from dmconf.prepare import is_prepared, prepare
+    from dmconf.preparation import is_prepared, prepare
     from dmconf.settings import Settings, load_settings

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from dmconf.catalog import Catalog
 from dmconf.definition import DatasetDefinition
-from dmconf.prepare import prepare
+from dmconf.preparation import prepare
 from dmconf.settings import Settings
 
 __all__ = ["find", "list_ids", "load", "prepare_dataset", "search"]
@@ -55,5 +55,10 @@ def load(node: Any, *, settings: Settings | None = None) -> BaseModel:
             node = OmegaConf.to_container(node, resolve=True)
     if not isinstance(node, Mapping):
         raise TypeError(f"dmconf.load expects a dataset id or mapping, got {type(node).__name__}")
-    values = {k: v for k, v in node.items() if not (str(k).startswith("_") and str(k).endswith("_"))}
+    values = {k: v for k, v in node.items() if not _is_framework_key(str(k))}
     return prepare(DatasetDefinition.from_mapping(values), settings=settings)
+
+
+def _is_framework_key(key: str) -> bool:
+    """Hydra's reserved keys (``_target_``, ``_partial_``...) are not definition fields."""
+    return key.startswith("_") and key.endswith("_")

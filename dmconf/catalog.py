@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dmconf.definition import DatasetDefinition, load_definition_file
 from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
 from dmconf.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from dmconf.definition import DatasetDefinition
 
 __all__ = ["Catalog", "Entry", "bundled_root", "default_catalog"]
 
@@ -64,6 +66,9 @@ class Entry:
         return str(self.path)
 
     def definition(self) -> DatasetDefinition:
+        # Imported here: building the pydantic models costs more than listing a catalogue.
+        from dmconf.definition import load_definition_file
+
         return load_definition_file(self.path, self.id)
 
     def metadata(self) -> dict[str, Any]:

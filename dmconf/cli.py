@@ -81,7 +81,7 @@ def _list(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
 
     ids = Catalog.from_settings().ids()
-    _out(json.dumps(ids, indent=2)) if args.json else [_out(i) for i in ids]
+    _out(json.dumps(ids, indent=2) if args.json else "\n".join(ids))
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -130,7 +130,7 @@ def _human(size: int) -> str:
 
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
-    from dmconf.prepare import prepare
+    from dmconf.preparation import prepare
     from dmconf.settings import load_settings
 
     settings = load_settings()

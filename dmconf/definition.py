@@ -46,11 +46,11 @@ class Resource(BaseModel):
     @field_validator("sha256", mode="before")
     @classmethod
     def _normalise_sha256(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip().lower()
-            if not SHA256_PATTERN.match(value):
-                raise ValueError("expected 64 hexadecimal characters")
-        return value
+        if value is None:
+            return value
+        if not isinstance(value, str) or not SHA256_PATTERN.match(value.strip().lower()):
+            raise ValueError("expected 64 hexadecimal characters (quote it in YAML)")
+        return value.strip().lower()
 
     @field_validator("url", "mirrors", mode="after")
     @classmethod

@@ -3,21 +3,19 @@ isolated dmconf environment (data folder, catalogue root, settings file) per tes
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-
 from httpserver import FileServer, Running
+from mnistdata import MnistFiles, idx_bytes, make_mnist
 
 MNIST_ID = "test.mnist"
+__all__ = ["MNIST_ID", "Env", "MnistFiles", "idx_bytes", "mnist_definition"]
 
 
 @pytest.fixture(scope="session")
@@ -36,41 +34,9 @@ def server(http: FileServer) -> Iterator[FileServer]:
     http.reset()
 
 
-def idx_bytes(array: np.ndarray) -> bytes:
-    """Encode an array in LeCun's IDX format (written here independently of dmconf)."""
-    codes = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-             np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
-    big = array.astype(array.dtype.newbyteorder(">"), copy=False)
-    header = bytes([0, 0, codes[big.dtype], array.ndim])
-    header += b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + big.tobytes()
-
-
-@dataclass
-class MnistFiles:
-    """Generated MNIST-format data: arrays, and gzipped IDX bytes per resource key."""
-
-    arrays: dict[str, np.ndarray]
-    gz: dict[str, bytes]
-
-    def sha256(self, key: str) -> str:
-        return hashlib.sha256(self.gz[key]).hexdigest()
-
-
 @pytest.fixture(scope="session")
 def mnist() -> MnistFiles:
-    rng = np.random.default_rng(1998)
-    arrays = {
-        "train_images": rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, 60000, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, 10000, dtype=np.uint8),
-    }
-    # Mostly-black digits like the real ones, so gzip has something to do (and fast).
-    for key in ("train_images", "test_images"):
-        arrays[key][arrays[key] < 200] = 0
-    gz = {k: gzip.compress(idx_bytes(a), compresslevel=1, mtime=0) for k, a in arrays.items()}
-    return MnistFiles(arrays, gz)
+    return make_mnist()
 
 
 def mnist_definition(server: FileServer, mnist: MnistFiles, prefix: str = "mnist") -> str:

@@ -141,7 +141,8 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("Content-Length", str(len(payload)))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{len(content) - 1}/{len(content)}")
+                last = len(content) - 1
+                self.send_header("Content-Range", f"bytes {start}-{last}/{len(content)}")
             self.end_headers()
             if not body:
                 return

@@ -9,6 +9,7 @@ definitions by short registered names (see :mod:`dmconf.data.registry`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,17 @@ class Base(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     id: str | None = Field(default=None, description="the dataset id, on the prepared root object")
+
+    # Fields are often declared as a base type (``train: Base``) and hold a subclass (``IDX``).
+    # Pydantic serialises by the declared type unless told otherwise, which would drop the
+    # subclass's fields (its path!) from JSON; dumps of dmconf data are duck-typed by default.
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("serialize_as_any", True)
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        kwargs.setdefault("serialize_as_any", True)
+        return super().model_dump_json(**kwargs)
 
 
 class Generic(Base):

@@ -7,12 +7,16 @@ import gzip
 import lzma
 import shutil
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from dmconf.errors import UnpackError
 from dmconf.unpack.base import Unpacker
 
-OPENERS = {"gunzip": gzip.open, "bunzip2": bz2.open, "unxz": lzma.open}
+OPENERS: dict[str, Callable[[Path, str], IO[bytes]]] = {
+    "gunzip": gzip.open, "bunzip2": bz2.open, "unxz": lzma.open,  # type: ignore[dict-item]
+}
 COPY_BUFFER = 1 << 20
 
 

@@ -110,11 +110,12 @@ def _materialise(
     unpacked = folder / f".{key}.{token}.unpack"
     failures: list[Exception] = []
     try:
-        for url in urls:
+        for number, url in enumerate(urls, 1):
             try:
                 sha256 = _download(definition, key, resource, url, download, settings)
             except (DownloadError, ChecksumMismatch) as exc:
-                log.warning("%s", exc)
+                if number < len(urls):
+                    log.warning("%s; trying the next URL", exc)
                 failures.append(exc)
                 _remove(download)
                 continue
