@@ -1,0 +1,65 @@
+"""Plugin catalogue roots: a distribution on sys.path with a `dmconf.catalogs` entry point.
+
+The distribution is real (a dist-info folder next to its package, as pip writes it), so the
+standard importlib.metadata discovery finds it; nothing in dmconf is patched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dmconf
+from dmconf.catalog import Catalog
+from dmconf.errors import DefinitionError, DuplicateDataset
+
+
+def install_fake_distribution(site: Path, name: str, entry_points: str) -> None:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def test_a_plugin_package_adds_its_definitions(env, site):
+    package = site / "lab_datasets"
+    (package / "org" / "lab").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('dataset code must not run')\n")
+    (package / "org" / "lab" / "corpus.yaml").write_text(
+        "name: Lab corpus\ntags: [text]\ntype: file\ndata: {path: c}\n"
+    )
+    install_fake_distribution(site, "lab_datasets",
+                              "[dmconf.catalogs]\nlab = lab_datasets\n")
+    catalog = Catalog.from_settings()
+    assert any(r.origin == "plugin lab_datasets" for r in catalog.roots)
+    assert "org.lab.corpus" in catalog.ids()
+    assert dmconf.search("corpus", tags=["text"]) == ["org.lab.corpus"]
+    assert dmconf.find("org.lab.corpus").name == "Lab corpus"
+
+
+def test_a_plugin_clashing_with_a_root_names_both(env, site):
+    package = site / "clash_pkg"
+    (package / "org" / "example").mkdir(parents=True)
+    (package / "org" / "example" / "x.yaml").write_text("type: file\n")
+    install_fake_distribution(site, "clash_pkg", "[dmconf.catalogs]\nclash = clash_pkg\n")
+    mine = env.define("org.example.x", "type: file\n")
+    with pytest.raises(DuplicateDataset) as info:
+        dmconf.list_ids()
+    assert str(mine) in str(info.value)
+    assert str(package / "org" / "example" / "x.yaml") in str(info.value)
+
+
+def test_a_broken_plugin_entry_point_is_named(env, site):
+    install_fake_distribution(site, "broken_plugin",
+                              "[dmconf.catalogs]\nbroken = not_installed_anywhere\n")
+    with pytest.raises(DefinitionError, match=r"broken.*not_installed_anywhere.*reinstall"):
+        dmconf.list_ids()
