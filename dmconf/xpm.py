@@ -35,6 +35,7 @@ download once.
 """
 
 import os
+from collections.abc import Mapping
 from typing import Any, Dict, Optional  # noqa: UP035 - experimaestro reads these annotations
 
 try:
@@ -170,14 +171,20 @@ def content_digest(definition: DatasetDefinition) -> str:
 
 
 def check_part(definition: DatasetDefinition, part: str) -> None:
-    """Raise a clear error when ``part``'s first name is not in the definition's ``data``."""
-    head = part.split(".", 1)[0]
-    if head not in definition.data:
-        known = ", ".join(sorted(definition.data)) or "none"
-        raise DefinitionError(
-            f"part {part!r} is not in the dataset's data (its parts: {known})",
-            dataset=definition.id, path=definition._source, field="data",
-        )
+    """Raise a clear error when ``part`` does not name a node of the definition's ``data``."""
+    node: Any = definition.data
+    for depth, name in enumerate(names := part.split(".")):
+        if not isinstance(node, Mapping):
+            return  # a leaf given as a plain value: the prepared object will tell
+        known = sorted(k for k in node if k != "type")
+        if name not in known:
+            where = ".".join(names[:depth]) or "the dataset's data"
+            there = ", ".join(known) or "nothing"
+            raise DefinitionError(
+                f"part {part!r}: {name!r} is not in {where} (there: {there})",
+                dataset=definition.id, path=definition._source, field="part",
+            )
+        node = node[name]
 
 
 def select(obj: BaseModel, part: Optional[str], dataset_id: str) -> Any:  # noqa: UP045

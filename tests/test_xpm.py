@@ -262,8 +262,17 @@ def test_unknown_id_is_refused_when_written(mnist_env: Env) -> None:
 
 
 def test_unknown_part_names_the_known_parts(mnist_env: Env) -> None:
-    with pytest.raises(DefinitionError, match=r"part 'tran'.*its parts: test, train"):
+    with pytest.raises(DefinitionError, match=r"part 'tran': 'tran' is not in the dataset's "
+                       r"data \(there: test, train\)"):
         Dataset.C(id=MNIST_ID, part="tran")
+    with pytest.raises(DefinitionError, match=r"'imgs' is not in train \(there: images, labels"):
+        Dataset.C(id=MNIST_ID, part="train.imgs")
+    assert Dataset.C(id=MNIST_ID, part="train.images").part == "train.images"
+
+
+def test_part_selects_a_node_of_the_prepared_object(mnist_env: Env, mnist: MnistFiles) -> None:
+    labels = Dataset.C(id=MNIST_ID, part="test.labels").instance().load()
+    assert np.array_equal(labels.data(), mnist.arrays["test_labels"])
 
 
 def test_resource_without_checksum_is_refused(env: Env, server: FileServer) -> None:
