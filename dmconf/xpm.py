@@ -22,8 +22,9 @@ with: the job's identity promises that content, and running on other data would 
 under the wrong identity. Re-running the experiment gives the job a new identity.
 
 **Where jobs find the data.** ``Dataset.C(...)`` records the driver's ``DMCONF_*`` environment
-variables in ``environ``, a ``Meta`` field (stored with the job, not part of its identity). In
-the job, each variable set in the job's own environment wins; the recorded one fills the gaps.
+variables in ``environ``, a ``Meta`` field (stored with the job, not part of its identity), paths
+made absolute. In the job, each variable set in the job's own environment wins (unless it is a
+relative path, meaningless in the job's folder); the recorded one fills the gaps.
 experimaestro's local launcher passes the driver's environment on, but a ``launcher.setenv(...)``
 (or a workspace ``env:``) replaces it entirely, and remote connectors start from the node's:
 the recorded values make the job look where the driver prepared the data in every case.
@@ -56,6 +57,8 @@ from dmconf.settings import Settings
 __all__ = ["Dataset", "DatasetChanged", "content_digest", "settings_environ"]
 
 ENV_PREFIX = "DMCONF_"
+# Variables holding paths (os.pathsep-separated for catalogues).
+PATH_VARIABLES = ("DMCONF_DATA", "DMCONF_CATALOG", "DMCONF_SETTINGS")
 
 
 class Dataset(Config):
@@ -78,7 +81,7 @@ class Dataset(Config):
     digest: Param[Optional[str]]  # noqa: UP045
     """content digest of the definition (filled from the catalogue by Dataset.C)"""
 
-    environ: Meta[Dict[str, str]] = field(default_factory=dict)  # noqa: UP006
+    environ: Meta[Dict[str, str]] = field(default_factory=dict)  # type: ignore[assignment]  # noqa: UP006
     """the driver's DMCONF_* variables (not part of the identity)"""
 
     def prepare(self) -> "Dataset":
@@ -149,8 +152,8 @@ def _config_validate(self: Any) -> None:
 # ConfigMixin first, whose __init__ and (empty) __validate__ would shadow methods defined on
 # Dataset: install these two on the generated class itself.
 _plain_init = Dataset.C.__init__
-Dataset.C.__init__ = _config_init  # type: ignore[method-assign]
-Dataset.C.__validate__ = _config_validate  # type: ignore[method-assign]
+Dataset.C.__init__ = _config_init
+Dataset.C.__validate__ = _config_validate
 
 
 def content_digest(definition: DatasetDefinition) -> str:
@@ -201,12 +204,39 @@ def select(obj: BaseModel, part: Optional[str], dataset_id: str) -> Any:  # noqa
 
 
 def settings_environ() -> Dict[str, str]:  # noqa: UP006
-    """This process's DMCONF_* environment variables (what a Dataset records for its jobs)."""
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
+    """This process's DMCONF_* variables, paths made absolute: what a Dataset records for jobs.
+
+    Jobs run in experimaestro's workspace folder, where a relative path means something else.
+    """
+    recorded = _own_environ()
+    for name in PATH_VARIABLES:
+        if name in recorded:
+            recorded[name] = os.pathsep.join(
+                os.path.abspath(os.path.expanduser(p)) if p else p
+                for p in recorded[name].split(os.pathsep)
+            )
+    return recorded
 
 
 def job_settings(recorded: Dict[str, str]) -> Settings:  # noqa: UP006
-    """Settings for a job: its own DMCONF_* variables, then the ones recorded in the driver."""
+    """Settings for a job: its own DMCONF_* variables, then the ones recorded in the driver.
+
+    A relative path in the job's own environment (inherited from a driver started with
+    ``DMCONF_DATA=data``) would point into the job's working folder: the driver's recorded,
+    absolute value wins over it.
+    """
     from dmconf.settings import load_settings
 
-    return load_settings(environ={**recorded, **settings_environ()})
+    own = _own_environ()
+    for name in PATH_VARIABLES:
+        if name in own and name in recorded and not _all_absolute(own[name]):
+            del own[name]
+    return load_settings(environ={**recorded, **own})
+
+
+def _own_environ() -> Dict[str, str]:  # noqa: UP006
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
+
+
+def _all_absolute(value: str) -> bool:
+    return all(os.path.isabs(os.path.expanduser(p)) for p in value.split(os.pathsep) if p)

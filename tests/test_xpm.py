@@ -331,6 +331,25 @@ def test_job_environment_beats_recorded_settings(
     assert not settings.offline
 
 
+def test_relative_paths_are_recorded_absolute_and_win_over_relative_ones(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A driver started as `DMCONF_DATA=data python xp.py`: its job inherits the relative
+    value but runs in the workspace folder; the recorded absolute path is the right one."""
+    from dmconf.xpm import job_settings, settings_environ
+
+    (tmp_path / "driver").mkdir()
+    (tmp_path / "workspace").mkdir()
+    monkeypatch.chdir(tmp_path / "driver")
+    monkeypatch.setenv("DMCONF_DATA", "data")
+    recorded = settings_environ()
+    assert recorded["DMCONF_DATA"] == str(tmp_path / "driver" / "data")
+    assert recorded["DMCONF_CATALOG"] == str(env.catalog)
+
+    monkeypatch.chdir(tmp_path / "workspace")
+    assert job_settings(recorded).data == tmp_path / "driver" / "data"
+
+
 # --- The optional extra ------------------------------------------------------------------
 
 
