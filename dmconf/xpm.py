@@ -54,7 +54,7 @@ from dmconf.definition import DatasetDefinition
 from dmconf.errors import DatasetChanged, DefinitionError
 from dmconf.settings import Settings
 
-__all__ = ["Dataset", "DatasetChanged", "content_digest", "settings_environ"]
+__all__ = ["Dataset", "DatasetChanged"]
 
 ENV_PREFIX = "DMCONF_"
 # Variables holding paths (os.pathsep-separated for catalogues).
@@ -116,7 +116,8 @@ class Dataset(Config):
 def _fill(config: Any) -> None:
     """Compute the digest and record the DMCONF_* environment of a ``Dataset.C(...)``."""
     dataset_id = config.id
-    if dataset_id is None or config.__dict__.get("_dmconf_filled_for") == dataset_id:
+    filled_for = (dataset_id, config.part)
+    if dataset_id is None or config.__dict__.get("_dmconf_filled_for") == filled_for:
         return
     from dmconf.api import find
 
@@ -129,10 +130,10 @@ def _fill(config: Any) -> None:
         )
     if config.part is not None:
         check_part(definition, config.part)
-    config.__xpm__.set("digest", digest, bypass=True, kind="explicit")
+    config.__xpm__.set("digest", digest, bypass=True)
     if not config.environ:
-        config.__xpm__.set("environ", settings_environ(), bypass=True, kind="explicit")
-    config.__dict__["_dmconf_filled_for"] = dataset_id
+        config.__xpm__.set("environ", settings_environ(), bypass=True)
+    config.__dict__["_dmconf_filled_for"] = filled_for
 
 
 def _config_init(self: Any, **kwargs: Any) -> None:
@@ -144,7 +145,7 @@ def _config_init(self: Any, **kwargs: Any) -> None:
 
 
 def _config_validate(self: Any) -> None:
-    # Runs on submit: catches an id set or changed after Dataset.C(...).
+    # Runs on submit: catches an id or part set or changed after Dataset.C(...).
     _fill(self)
 
 

@@ -268,6 +268,10 @@ def test_unknown_part_names_the_known_parts(mnist_env: Env) -> None:
     with pytest.raises(DefinitionError, match=r"'imgs' is not in train \(there: images, labels"):
         Dataset.C(id=MNIST_ID, part="train.imgs")
     assert Dataset.C(id=MNIST_ID, part="train.images").part == "train.images"
+    late = Dataset.C(id=MNIST_ID)
+    late.part = "validation"
+    with pytest.raises(DefinitionError, match=r"'validation' is not in the dataset's data"):
+        late.__xpm__.validate()
 
 
 def test_part_selects_a_node_of_the_prepared_object(mnist_env: Env, mnist: MnistFiles) -> None:
