@@ -92,6 +92,30 @@ def test_job_downloads_and_loads_typed_data(
     assert "test.mnist: fetching 4 resource(s)" in job_log.read_text(encoding="utf-8")
 
 
+def test_jobs_on_nodes_download_once(
+    mnist_env: Env, server: FileServer, mnist: MnistFiles, tmp_path: Path
+) -> None:
+    """Two jobs (train and test parts: two identities) submitted together, no prepare() in
+    the driver: both load the dataset, the per-dataset lock makes it one download."""
+    done = run_driver(tmp_path, f"""
+        from experimaestro import experiment
+        from xpm_experiment import ClassMeans
+        from dmconf.xpm import Dataset
+
+        with experiment({str(tmp_path / "xp")!r}, "on-node", no_environmental_impact=True):
+            tasks = [ClassMeans.C(dataset=Dataset.C(id={MNIST_ID!r}, part=part)).submit()
+                     for part in ("train", "test")]
+        for task in tasks:
+            print(task.output)
+    """)
+    assert done.returncode == 0, done.stderr
+    outputs = [Path(line) for line in done.stdout.split()]
+    counts = [json.loads(p.read_text(encoding="utf-8"))["count"] for p in outputs]
+    assert counts == [60000, 10000]
+    for key in mnist.gz:
+        assert len(server.requests_for(f"mnist/{key}.gz")) == 1, key
+
+
 def test_driver_prepares_and_job_sees_settings_despite_setenv(
     mnist_env: Env, server: FileServer, mnist: MnistFiles, tmp_path: Path
 ) -> None:
