@@ -19,6 +19,7 @@ __all__ = [
     "ChecksumMismatch",
     "DataFormatError",
     "DataTypeError",
+    "DatasetChanged",
     "DatasetDefinition",
     "DatasetNotFound",
     "DefinitionError",
@@ -58,7 +59,8 @@ _LAZY = {
     **{
         name: "dmconf.errors"
         for name in (
-            "ChecksumMismatch", "DataFormatError", "DataTypeError", "DatasetNotFound",
+            "ChecksumMismatch", "DataFormatError", "DataTypeError", "DatasetChanged",
+            "DatasetNotFound",
             "DefinitionError", "DmconfError", "DownloadError", "DuplicateDataset", "NotPrepared",
             "OfflineError", "SettingsError", "UnpackError",
         )
@@ -85,6 +87,7 @@ if TYPE_CHECKING:
     from dmconf.errors import (
         ChecksumMismatch,
         DataFormatError,
+        DatasetChanged,
         DatasetNotFound,
         DataTypeError,
         DefinitionError,

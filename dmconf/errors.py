@@ -13,6 +13,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── DownloadError (OSError)           a resource could not be fetched from any of its URLs
     │   └── OfflineError                  a resource is missing and the network is off
     ├── ChecksumMismatch (ValueError)     downloaded bytes do not match the published sha256
+    ├── DatasetChanged (ValueError)       a definition's content is not the one a job was built with
     ├── UnpackError (ValueError)          an archive is corrupt or tries to escape its folder
     └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
 
@@ -29,6 +30,7 @@ __all__ = [
     "ChecksumMismatch",
     "DataFormatError",
     "DataTypeError",
+    "DatasetChanged",
     "DatasetNotFound",
     "DefinitionError",
     "DmconfError",
@@ -141,6 +143,20 @@ class ChecksumMismatch(DmconfError, ValueError):
             "or the file changed upstream: check the URL in a browser, or set a mirror",
             dataset=dataset, resource=resource, url=url, path=path, expected=expected,
             actual=actual, size=size,
+        )
+
+
+class DatasetChanged(DmconfError, ValueError):
+    """The catalogue's definition no longer has the content digest a configuration was built
+    with (an experimaestro job whose identity promised other data)."""
+
+    def __init__(self, *, dataset: str, expected: str, actual: str, path: str) -> None:
+        super().__init__(
+            f"{dataset}: the definition in {path} no longer has the content this was built "
+            f"with (content digest {actual[:12]}…, expected {expected[:12]}…): a checksum or "
+            "the data structure changed since. Re-run the experiment so that the job gets an "
+            "identity for the new content, or restore the previous definition",
+            dataset=dataset, expected=expected, actual=actual, path=path,
         )
 
 

@@ -8,6 +8,7 @@ environment each time it is called, so tests and jobs that change the environmen
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,9 @@ class Settings(BaseModel):
         return self.data.joinpath(*dataset_id.split("."))
 
 
-def settings_file() -> Path:
+def settings_file(environ: Mapping[str, str] | None = None) -> Path:
     """The settings file in use: ``$DMCONF_SETTINGS`` or the user config folder's."""
-    explicit = os.environ.get(ENV_SETTINGS)
+    explicit = (os.environ if environ is None else environ).get(ENV_SETTINGS)
     if explicit:
         return Path(explicit).expanduser()
     import platformdirs
@@ -105,18 +106,23 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
     return content
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from defaults, then the settings file, then DMCONF_* variables, then overrides."""
-    path = settings_file()
-    values = _read_file(path, explicit=bool(os.environ.get(ENV_SETTINGS)))
+def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, then the settings file, then DMCONF_* variables, then overrides.
+
+    ``environ`` replaces ``os.environ`` as the source of DMCONF_* variables (an experimaestro
+    job passes the ones its driver recorded).
+    """
+    env = os.environ if environ is None else environ
+    path = settings_file(env)
+    values = _read_file(path, explicit=bool(env.get(ENV_SETTINGS)))
     source = f"settings file {path}" if values else "settings"
-    if os.environ.get(ENV_DATA):
-        values["data"] = os.environ[ENV_DATA]
+    if env.get(ENV_DATA):
+        values["data"] = env[ENV_DATA]
         source += f" / {ENV_DATA}"
-    if os.environ.get(ENV_CATALOG):
-        env_roots = [p for p in os.environ[ENV_CATALOG].split(os.pathsep) if p]
+    if env.get(ENV_CATALOG):
+        env_roots = [p for p in env[ENV_CATALOG].split(os.pathsep) if p]
         values["catalogs"] = [*env_roots, *values.get("catalogs", [])]
-    offline = os.environ.get(ENV_OFFLINE)
+    offline = env.get(ENV_OFFLINE)
     if offline is not None and offline.strip() != "":
         flag = offline.strip().lower()
         if flag not in {"0", "1", "true", "false", "yes", "no", "on", "off"}:
