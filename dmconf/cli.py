@@ -140,8 +140,11 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def to_json(obj: Any) -> str:
-    """A prepared object as JSON: absolute paths, the id, no unset fields."""
-    return str(obj.model_dump_json(indent=2, exclude_none=True))
+    """A prepared object as JSON: absolute paths, the id, no unset fields.
+
+    ``serialize_as_any``: a field declared ``Base`` holds an ``IDX``; dump the ``IDX`` fields.
+    """
+    return str(obj.model_dump_json(indent=2, exclude_none=True, serialize_as_any=True))
 
 
 def _schema(args: argparse.Namespace) -> None:
