@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="describe one dataset")
     info.add_argument("id")
-    info.add_argument("--json", action="store_true", help="the definition as JSON")
+    form = info.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the definition as JSON")
+    form.add_argument("--yaml", action="store_true", help="the definition as a YAML file")
     info.set_defaults(func=_info)
 
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
@@ -94,6 +96,9 @@ def _info(args: argparse.Namespace) -> None:
     definition = catalog.find(args.id)
     if args.json:
         _out(definition.model_dump_json(indent=2))
+        return
+    if args.yaml:
+        _out(definition.to_yaml().rstrip("\n"))
         return
     folder = settings.dataset_folder(definition.id)
     prepared = DatasetState(folder).is_prepared(definition)
