@@ -200,3 +200,19 @@ def test_cli_info_yaml(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "com.lecun.mnist", "--yaml"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["id"] == "com.lecun.mnist" and printed["type"] == "image-classification"
+
+
+def test_the_readme_porting_example_builds_its_definition() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Porting from datamaestro", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {"__name__": "readme_example"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    mnist = namespace["MNIST"]
+    assert isinstance(mnist, PythonDataset)
+    definition = mnist.definition("org.example.mnist")
+    assert definition.name == "The MNIST database" and definition.type == "image-classification"
+    assert {r.unpack for r in definition.resources.values()} == {"gunzip"}
+    assert definition.data["train"]["images"] == {"type": "idx-image", "path": "train_images.idx"}
+    entry_points = section.split('[project.entry-points."dmconf.datasets"]\n', 1)[1]
+    assert entry_points.startswith('"org.example.mnist" = "mnist_plugin.mnist:MNIST"\n')
