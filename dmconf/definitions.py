@@ -218,7 +218,10 @@ class dataset:  # lowercase: datamaestro's spelling, kept for seed compatibility
             )
         base = self.base
         if base is None:
-            annotation = inspect.signature(function, eval_str=True).return_annotation
+            try:
+                annotation = inspect.signature(function, eval_str=True).return_annotation
+            except (NameError, TypeError, SyntaxError):  # an annotation only a type checker sees
+                annotation = None
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 base = annotation
         return PythonDataset(function, base, id=self.id, url=self.url)

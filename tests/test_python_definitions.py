@@ -10,7 +10,7 @@ import yaml
 from conftest import Env, MnistFiles
 from httpserver import FileServer
 
-from dmconf.data import File, Generic
+from dmconf.data import File, Folder, Generic
 from dmconf.data.image import ImageClassification, LabelledImages
 from dmconf.data.tensor import IDX
 from dmconf.definition import DatasetDefinition
@@ -30,7 +30,8 @@ def test_filedownloader_gunzips_like_datamaestro() -> None:
     @filedownloader("e.txt", URL + "e.txt.bz2?raw=1", size=12)
     @dataset(Generic, id="org.example.files")
     def files(a, b, c, d, e):
-        return {"a": a, "b": b, "c": c, "d": d, "e": e}
+        return {"a": File(path=a), "b": File(path=b), "c": File(path=c), "d": File(path=d),
+                "e": File(path=e)}
 
     definition = files.definition()
     assert {k: r.unpack for k, r in definition.resources.items()} == {
@@ -39,7 +40,8 @@ def test_filedownloader_gunzips_like_datamaestro() -> None:
     assert list(definition.resources) == ["a.idx", "b.gz", "c.idx", "d.idx", "e.txt"]  # as written
     assert definition.resources["e.txt"].size == 12
     assert definition.type == "generic"
-    assert definition.data == {"a": "a.idx", "b": "b.gz", "c": "c.idx", "d": "d.idx", "e": "e.txt"}
+    assert definition.data["a"] == {"type": "file", "path": "a.idx"}
+    assert [part["path"] for part in definition.data.values()] == list(definition.resources)
 
 
 def test_metadata_comes_from_the_decorators_and_docstring() -> None:
@@ -86,12 +88,13 @@ def test_archives_are_folders_and_subpath_is_inside(tmp_path: Path) -> None:
     @tardownloader("tarred", URL + "t.tar.gz", subpath="top/data/")
     @dataset(Generic, id="org.example.archives")
     def archives(zipped, tarred):
-        return {"zipped": zipped, "tarred": tarred}
+        return {"zipped": Folder(path=zipped), "tarred": Folder(path=tarred)}
 
     definition = archives.definition()
     assert {k: (r.unpack, r.sha256) for k, r in definition.resources.items()} == {
         "zipped": ("unzip", "cd" * 32), "tarred": ("untar", None)}
-    assert definition.data == {"zipped": "zipped", "tarred": "tarred/top/data"}
+    assert definition.data == {"zipped": {"type": "folder", "path": "zipped"},
+                               "tarred": {"type": "folder", "path": "tarred/top/data"}}
 
 
 class _HashCheck:
@@ -153,6 +156,29 @@ def test_a_function_that_reads_files_is_told_why_it_cannot() -> None:
     with pytest.raises(DefinitionError, match=r"list='list.txt'\) failed \(FileNotFoundError.*"
                        r"it may join paths but not open files"):
         reads.definition()
+
+
+def test_generic_structures_come_back_typed_with_absolute_paths(tmp_path: Path) -> None:
+    from dmconf.prepare import build_object
+
+    @filedownloader("words.txt", URL + "words.txt")
+    @dataset(Generic, id="org.example.generic")
+    def generic(words):
+        return {"words": File(path=words), "language": "en"}
+
+    obj = build_object(generic.definition(), tmp_path)
+    assert obj.words == File(path=tmp_path / "words.txt")  # type: ignore[attr-defined]
+    assert obj.language == "en"  # type: ignore[attr-defined]
+
+
+def test_a_bare_path_where_no_path_is_declared_is_refused() -> None:
+    @filedownloader("words.txt", URL + "words.txt")
+    @dataset(Generic, id="org.example.bare")
+    def bare(words):
+        return {"words": words}
+
+    with pytest.raises(DataTypeError, match=r"returned data.words: a path .* File\(path=...\)"):
+        bare.definition()
 
 
 def test_local_data_types_cannot_be_named() -> None:

@@ -114,6 +114,10 @@ def build(
     for name, field in cls.model_fields.items():
         if name in values:
             values[name] = _build_value(values[name], field.annotation, root, f"{where}.{name}")
+    if cls.model_config.get("extra") == "allow":  # Generic: tagged extra fields are objects too
+        for name, value in values.items():
+            if name not in cls.model_fields and isinstance(value, Mapping) and "type" in value:
+                values[name] = build(value, BaseModel, root, f"{where}.{name}")
     for name, value in extra.items():
         if name in cls.model_fields:
             values[name] = value
@@ -149,6 +153,12 @@ def _dump_value(value: Any, annotation: Any, where: str) -> Any:
             dumped = {"type": _portable_name(type(value), where), **dumped}
         return dumped
     if isinstance(value, Path):
+        if not any(o is Path for o in _union_members(annotation)):
+            raise DataTypeError(
+                f"{where}: a path in a field that is not declared as a Path would come back as "
+                "a string; wrap it in File(path=...) or Folder(path=...) (dmconf.data)",
+                where=where,
+            )
         return value.as_posix()
     if value is None or isinstance(value, str | int | float | bool):
         return value
