@@ -157,8 +157,13 @@ def dmconf_cli(*args: str, site: Path) -> subprocess.CompletedProcess[str]:
     """The installed ``dmconf`` command, run as a user would, with the plugin installed."""
     script = Path(sys.executable).with_name("dmconf")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "dmconf.cli"]
-    environ = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run([*command, *args], capture_output=True, text=True, env=environ)
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=with_path(site))
+
+
+def with_path(site: Path) -> dict[str, str]:
+    """The environment, with the plugin's folder first on PYTHONPATH."""
+    rest = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *([rest] if rest else [])])}
 
 
 def test_search_finds_the_ported_definition_without_importing_it(plugin_env: Env) -> None:
@@ -291,10 +296,9 @@ def test_a_hydra_app_loads_it(plugin_env: Env, plugin: Plugin, tmp_path: Path) -
 
         main()
     """))
-    environ = {**os.environ, "PYTHONPATH": str(plugin.site)}
     run = subprocess.run(
         [sys.executable, str(app), f"+dataset={MNIST_ID}", f"hydra.run.dir={tmp_path}/run"],
-        capture_output=True, text=True, env=environ, cwd=tmp_path,
+        capture_output=True, text=True, env=with_path(plugin.site), cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("The MNIST database uint8 (60000, 28, 28)")
