@@ -59,9 +59,7 @@ class PythonEntry(Entry):
     @property
     def location(self) -> str:
         where = f" ({self.path})" if self.path.name else ""
-        return (
-            f"entry point {self.id!r} = {self.target!r} of {self.distribution}{where}"
-        )
+        return f"entry point {self.id!r} = {self.target!r} of {self.distribution}{where}"
 
     def definition(self) -> DatasetDefinition:
         """Import the module and build the definition (the entry name is the id)."""
@@ -71,9 +69,13 @@ class PythonEntry(Entry):
         if isinstance(obj, PythonDataset):
             definition = obj.definition(self.id)
         elif isinstance(obj, DatasetDefinition):
-            definition = DatasetDefinition.from_mapping(
-                obj.model_dump(), dataset_id=self.id, source=self.location
-            )
+            if obj.id != self.id:
+                raise DefinitionError(
+                    f"{self.location} gives a definition whose id is {obj.id!r}; make the "
+                    "entry point name and the id equal",
+                    dataset=self.id, field="id",
+                )
+            definition = obj.model_copy()
         else:
             raise DefinitionError(
                 f"{self.location} names a {type(obj).__name__}, not a dataset: decorate a "
@@ -200,7 +202,9 @@ def _from_source(entry: PythonEntry) -> dict[str, Any] | None:
     )
     if node is None:
         return None
-    decorated, tags, tasks = False, [], []
+    decorated = False
+    tags: list[str] = []
+    tasks: list[str] = []
     for decorator in node.decorator_list:
         call = decorator if isinstance(decorator, ast.Call) else None
         func = call.func if call is not None else decorator
@@ -214,7 +218,7 @@ def _from_source(entry: PythonEntry) -> dict[str, Any] | None:
                 return None
             if not all(isinstance(v, str) for v in values):
                 return None
-            (tags if name == "datatags" else tasks).extend(values)
+            (tags if name == "datatags" else tasks).extend(str(v) for v in values)
     if not decorated:
         return None
     title, description = split_docstring(ast.get_docstring(node, clean=True) or "")
