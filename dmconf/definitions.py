@@ -91,14 +91,15 @@ class PythonDataset:
     def add_download(self, download: Download) -> None:
         """Register a resource; decorators apply bottom-up, so each one goes first."""
         for other in self.downloads:
-            clash = "resource" if other.key == download.key else "parameter"
-            if other.key == download.key or other.varname == download.varname:
-                raise DefinitionError(
-                    f"two downloaders give the {clash} "
-                    f"{download.key if clash == 'resource' else download.varname!r}; "
-                    "give each file its own name",
-                    path=self.where,
-                )
+            if other.key == download.key:
+                what = f"the file {download.key!r}"
+            elif other.varname == download.varname:
+                what = f"the parameter {download.varname!r} ({download.key!r}, {other.key!r})"
+            else:
+                continue
+            raise DefinitionError(
+                f"two downloaders give {what}; give each its own name", path=self.where
+            )
         self.downloads.insert(0, download)
 
     def definition(self, dataset_id: str | None = None) -> DatasetDefinition:
