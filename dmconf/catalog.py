@@ -1,8 +1,10 @@
 """The catalogue: which dataset ids exist, where they are defined, and searching them.
 
 Roots are read in this order: ``DMCONF_CATALOG``, the settings file's ``catalogs``, packages
-registered under the ``dmconf.catalogs`` entry point group, then the bundled ``datasets/``.
-Listing reads file names only; searching reads YAML metadata; nothing here imports dataset code.
+registered under the ``dmconf.catalogs`` entry point group, then the bundled ``datasets/``;
+datasets defined in Python come from the ``dmconf.datasets`` group (:mod:`dmconf.entrypoints`).
+Listing reads file and entry names only; searching reads YAML metadata (and the cached index of
+Python definitions); nothing here imports dataset code.
 One id defined twice, wherever, is an error that names both places.
 """
 
@@ -126,8 +128,9 @@ def _walk(root: Root) -> Iterator[Entry]:
 class Catalog:
     """All the datasets that a set of roots defines."""
 
-    def __init__(self, roots: Iterable[Root]) -> None:
+    def __init__(self, roots: Iterable[Root], python: Iterable[Entry] = ()) -> None:
         self.roots = list(roots)
+        self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Catalog:
@@ -135,7 +138,9 @@ class Catalog:
         roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
         roots += list(_plugin_roots())
         roots.append(Root(bundled_root(), "bundled catalogue"))
-        return cls(roots)
+        from dmconf.entrypoints import python_entries
+
+        return cls(roots, python_entries())
 
     @cached_property
     def entries(self) -> dict[str, Entry]:
@@ -150,6 +155,10 @@ class Catalog:
                 if entry.id in found:
                     raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
                 found[entry.id] = entry
+        for entry in self.python:
+            if entry.id in found:
+                raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
+            found[entry.id] = entry
         return dict(sorted(found.items()))
 
     def ids(self) -> list[str]:

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="describe one dataset")
     info.add_argument("id")
-    info.add_argument("--json", action="store_true", help="the definition as JSON")
+    form = info.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the definition as JSON")
+    form.add_argument("--yaml", action="store_true", help="the definition as a YAML file")
     info.set_defaults(func=_info)
 
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
@@ -95,6 +97,9 @@ def _info(args: argparse.Namespace) -> None:
     if args.json:
         _out(definition.model_dump_json(indent=2))
         return
+    if args.yaml:
+        _out(definition.to_yaml().rstrip("\n"))
+        return
     folder = settings.dataset_folder(definition.id)
     prepared = DatasetState(folder).is_prepared(definition)
     lines = [f"{definition.id} - {definition.title}"]
@@ -140,8 +145,11 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def to_json(obj: Any) -> str:
-    """A prepared object as JSON: absolute paths, the id, no unset fields."""
-    return str(obj.model_dump_json(indent=2, exclude_none=True))
+    """A prepared object as JSON: absolute paths, the id, no unset fields.
+
+    ``serialize_as_any``: a field declared ``Base`` holds an ``IDX``; dump the ``IDX`` fields.
+    """
+    return str(obj.model_dump_json(indent=2, exclude_none=True, serialize_as_any=True))
 
 
 def _schema(args: argparse.Namespace) -> None:

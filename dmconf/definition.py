@@ -137,6 +137,21 @@ class DatasetDefinition(BaseModel):
         encoded = json.dumps(content, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 
+    def to_yaml(self) -> str:
+        """The YAML file that defines this dataset; ``from_mapping`` of it gives it back."""
+        import yaml
+
+        class Dumper(yaml.SafeDumper):
+            pass
+
+        def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+            style = "|" if "\n" in value else None
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+        Dumper.add_representer(str, text)
+        content = self.model_dump(mode="json", exclude_defaults=True)
+        return yaml.dump(content, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+
     @classmethod
     def from_mapping(
         cls, raw: Any, *, dataset_id: str | None = None, source: str | None = None

@@ -97,6 +97,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("DMCONF_DATA", str(result.data))
     monkeypatch.setenv("DMCONF_CATALOG", str(result.catalog))
     monkeypatch.setenv("DMCONF_SETTINGS", str(result.settings))
+    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))  # index of Python definitions
     monkeypatch.delenv("DMCONF_OFFLINE", raising=False)
     return result
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from dmconf.errors import DataTypeError, DefinitionError, describe_validation
 
-__all__ = ["SHORT_NAMES", "build", "register_type", "resolve_type", "type_name"]
+__all__ = ["SHORT_NAMES", "build", "dump", "register_type", "resolve_type", "type_name"]
 
 SHORT_NAMES: dict[str, str] = {
     "base": "dmconf.data:Base",
@@ -114,6 +114,10 @@ def build(
     for name, field in cls.model_fields.items():
         if name in values:
             values[name] = _build_value(values[name], field.annotation, root, f"{where}.{name}")
+    if cls.model_config.get("extra") == "allow":  # Generic: tagged extra fields are objects too
+        for name, value in values.items():
+            if name not in cls.model_fields and isinstance(value, Mapping) and "type" in value:
+                values[name] = build(value, BaseModel, root, f"{where}.{name}")
     for name, value in extra.items():
         if name in cls.model_fields:
             values[name] = value
@@ -123,6 +127,64 @@ def build(
         raise DataTypeError(
             f"{where} ({type_name(cls)}): {describe_validation(exc.errors())}", where=where
         ) from None
+
+
+def dump(obj: BaseModel, where: str = "data") -> dict[str, Any]:
+    """The ``data`` mapping of a typed object: the inverse of :func:`build`.
+
+    Fields the object was given explicitly are kept (``None`` ones dropped), paths become
+    strings, and a nested object gets a ``type`` tag unless its field admits only its class.
+    The root object's own type is not tagged: a definition holds it in ``type``.
+    """
+    values: dict[str, Any] = {}
+    for name, field in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        if name in obj.model_fields_set and value is not None:
+            values[name] = _dump_value(value, field.annotation, f"{where}.{name}")
+    for name, value in (obj.model_extra or {}).items():
+        values[name] = _dump_value(value, None, f"{where}.{name}")
+    return values
+
+
+def _dump_value(value: Any, annotation: Any, where: str) -> Any:
+    if isinstance(value, BaseModel):
+        dumped = dump(value, where)
+        if [o for o in _union_members(annotation) if isinstance(o, type)] != [type(value)]:
+            dumped = {"type": _portable_name(type(value), where), **dumped}
+        return dumped
+    if isinstance(value, Path):
+        if not any(o is Path for o in _union_members(annotation)):
+            raise DataTypeError(
+                f"{where}: a path in a field that is not declared as a Path would come back as "
+                "a string; wrap it in File(path=...) or Folder(path=...) (dmconf.data)",
+                where=where,
+            )
+        return value.as_posix()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    args = typing.get_args(annotation)
+    if isinstance(value, list | tuple):
+        item = args[0] if args else None
+        return [_dump_value(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        item = args[1] if len(args) == 2 else None
+        return {str(k): _dump_value(v, item, f"{where}.{k}") for k, v in value.items()}
+    raise DataTypeError(
+        f"{where}: a {type(value).__name__} cannot be written in a definition; use paths, "
+        "strings, numbers, lists, mappings and pydantic models",
+        where=where,
+    )
+
+
+def _portable_name(cls: type[BaseModel], where: str) -> str:
+    name = type_name(cls)
+    if "<locals>" in name or cls.__module__ == "__main__":
+        raise DataTypeError(
+            f"{where}: type {cls.__qualname__} is defined in {cls.__module__} where it cannot be "
+            "imported by name; define data types at the top level of an importable module",
+            where=where,
+        )
+    return name
 
 
 def _is_abstract(cls: type[BaseModel]) -> bool:
