@@ -104,6 +104,11 @@ def app(tmp_path: Path, mnist_env: Env, server: FileServer, mnist: MnistFiles) -
     (folder / "app.py").write_text(APP)
     (folder / "conf" / "config.yaml").write_text(CONFIG)
     (folder / "conf" / "resolver.yaml").write_text(RESOLVER_CONFIG)
+    # The app's own option beside the catalogue's: a definition in its conf/dataset/.
+    own = yaml.safe_load(mnist_definition(server, mnist, "own"))
+    own.update({"_target_": "dmconf.hydra.load_dataset", "id": "test.own"})
+    (folder / "conf" / "dataset").mkdir()
+    (folder / "conf" / "dataset" / "own.yaml").write_text(yaml.safe_dump(own))
     return folder
 
 
@@ -179,7 +184,7 @@ def test_help_lists_the_catalogue_as_options(app: Path) -> None:
     groups = out.split("== Configuration groups ==", 1)[1].split("== Config ==", 1)[0]
     lines = dict(line.split(": ", 1) for line in groups.splitlines() if ": " in line)
     options = [o.strip() for o in lines["dataset"].split(",")]
-    assert {"com.lecun.mnist", MNIST_ID, OTHER_ID} <= set(options)
+    assert {"com.lecun.mnist", MNIST_ID, OTHER_ID, "own"} <= set(options)
     assert [o.strip() for o in lines["dmconf"].split(",")] == ["prepare"]
 
 
@@ -334,6 +339,11 @@ def test_loaded_node_keeps_overrides_in_process(
     assert np.array_equal(loaded.test.labels.data(), mnist.arrays["test_labels"])
     assert dmconf.load(cfg.dataset) == loaded
     assert gets(server, "moved/labels.gz") == 1 and gets(server, "mnist2/test_labels.gz") == 0
+
+    with initialize_config_dir(config_dir=str(app / "conf"), version_base="1.3"):
+        own = compose("config", overrides=["dataset=own"]).dataset
+    assert instantiate(own).id == "test.own"
+    assert gets(server, "own/train_images.gz") == 1
 
 
 def test_resolver_names_a_missing_item(

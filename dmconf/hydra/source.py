@@ -18,11 +18,15 @@ adds options beside the catalogue's, and wins on a shared name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.object_type import ObjectType
 from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
 from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+if TYPE_CHECKING:
+    from dmconf.catalog import Catalog
 
 __all__ = ["DATASET_GROUP", "OWN_GROUP", "SCHEME", "DmconfConfigSource", "DmconfSearchPathPlugin"]
 
@@ -44,6 +48,7 @@ class DmconfConfigSource(ConfigSource):
 
     def __init__(self, provider: str, path: str) -> None:
         super().__init__(provider=provider, path=path)
+        self._catalog: Catalog | None = None
         self._ids: frozenset[str] | None = None
 
     @staticmethod
@@ -82,10 +87,9 @@ class DmconfConfigSource(ConfigSource):
 
         group, name = _split(config_path)
         if group == DATASET_GROUP and name in self._dataset_ids():
-            from dmconf.catalog import Catalog
             from dmconf.hydra.node import definition_node
 
-            node = definition_node(Catalog.from_settings().find(name))
+            node = definition_node(self.catalog.find(name))
             return ConfigResult(
                 config=OmegaConf.create(node),
                 path=self.full_path(),
@@ -102,12 +106,18 @@ class DmconfConfigSource(ConfigSource):
             )
         raise ConfigLoadError(f"Config not found: {self.full_path()}{config_path}")
 
-    def _dataset_ids(self) -> frozenset[str]:
-        # One catalogue listing (file names only) per source, i.e. per Hydra composition.
-        if self._ids is None:
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue, built on first use: one per source, i.e. per Hydra composition."""
+        if self._catalog is None:
             from dmconf.catalog import Catalog
 
-            self._ids = frozenset(Catalog.from_settings().ids())
+            self._catalog = Catalog.from_settings()
+        return self._catalog
+
+    def _dataset_ids(self) -> frozenset[str]:
+        if self._ids is None:
+            self._ids = frozenset(self.catalog.ids())  # file names only; no YAML is read
         return self._ids
 
 
