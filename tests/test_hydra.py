@@ -198,6 +198,15 @@ def test_unknown_option_gives_hydras_error_with_the_list(app: Path, server: File
     assert server.log == []
 
 
+def test_a_broken_definition_is_one_clear_error(app: Path, env: Env) -> None:
+    env.define("test.broken", "type: file\nresources: {f: {url: nourl}}\ndata: {path: f}\n")
+    proc = run(app, "dataset=test.broken", ok=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "dmconf cannot provide dataset=test.broken: " in proc.stderr
+    assert "broken.yaml: field resources.f.url: 'nourl' is not a URL" in proc.stderr
+
+
 def test_url_override_changes_what_is_fetched(
     app: Path, server: FileServer, mnist: MnistFiles
 ) -> None:

@@ -17,11 +17,14 @@ adds options beside the catalogue's, and wins on a shared name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.object_type import ObjectType
+from hydra.errors import ConfigCompositionException
 from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
@@ -89,7 +92,8 @@ class DmconfConfigSource(ConfigSource):
         if group == DATASET_GROUP and name in self._dataset_ids():
             from dmconf.hydra.node import definition_node
 
-            node = definition_node(self.catalog.find(name))
+            with _reported(f"dataset={name}"):
+                node = definition_node(self.catalog.find(name))
             return ConfigResult(
                 config=OmegaConf.create(node),
                 path=self.full_path(),
@@ -117,8 +121,20 @@ class DmconfConfigSource(ConfigSource):
 
     def _dataset_ids(self) -> frozenset[str]:
         if self._ids is None:
-            self._ids = frozenset(self.catalog.ids())  # file names only; no YAML is read
+            with _reported(f"the options of group {DATASET_GROUP!r}"):
+                self._ids = frozenset(self.catalog.ids())  # file names only; no YAML is read
         return self._ids
+
+
+@contextmanager
+def _reported(what: str) -> Iterator[None]:
+    """dmconf's errors as Hydra's compact ones: one message, no Hydra stack trace."""
+    from dmconf.errors import DmconfError
+
+    try:
+        yield
+    except DmconfError as exc:
+        raise ConfigCompositionException(f"dmconf cannot provide {what}: {exc}") from exc
 
 
 def _split(config_path: str) -> tuple[str, str]:
