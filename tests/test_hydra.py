@@ -205,6 +205,9 @@ def test_a_broken_definition_is_one_clear_error(app: Path, env: Env) -> None:
     assert "Traceback" not in proc.stderr
     assert "dmconf cannot provide dataset=test.broken: " in proc.stderr
     assert "broken.yaml: field resources.f.url: 'nourl' is not a URL" in proc.stderr
+    # Only the chosen option is read: the broken file does not disturb the others.
+    cfg = yaml.safe_load(run(app, "--cfg", "job").stdout)
+    assert cfg["dataset"]["id"] == MNIST_ID
 
 
 def test_url_override_changes_what_is_fetched(
