@@ -380,3 +380,46 @@ def test_resolver_names_a_missing_item(
         InterpolationResolutionError, match=r"train is a LabelledImages, which has no path"
     ):
         _ = cfg.q
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        "${x}",
+        "a ${b.c} d",
+        "\\${x}",
+        "\\\\${x}",
+        "\\\\\\${x}",
+        "C:\\data\\",
+        "$ { }",
+        "${",
+    ],
+)
+def test_escape_keeps_definition_text_literal(text: str) -> None:
+    from omegaconf import OmegaConf
+
+    from dmconf.hydra.node import escape
+
+    node = OmegaConf.create(escape({"description": text, "tags": [text], "n": 3}))
+    assert OmegaConf.to_container(node, resolve=True) == {
+        "description": text,
+        "tags": [text],
+        "n": 3,
+    }
+
+
+def test_hydras_plugin_scan_registers_dmconf(hydra_registries: None) -> None:
+    """What every Hydra app does at start-up: scan hydra_plugins, register sources by scheme."""
+    from hydra._internal.sources_registry import SourcesRegistry
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+    from dmconf.hydra.source import DmconfConfigSource, DmconfSearchPathPlugin
+
+    assert DmconfSearchPathPlugin in Plugins.instance().discover(SearchPathPlugin)
+    assert SourcesRegistry.instance().resolve("dmconf") is DmconfConfigSource
+    source = DmconfConfigSource("dmconf", "dmconf://")
+    assert source.list("", None) == ["dataset", "dmconf"]
+    assert source.list("dmconf", None) == ["prepare"]
+    assert not source.is_config("config") and not source.is_config("hydra/launcher/basic")
