@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -46,13 +47,12 @@ def load(node: Any, *, settings: Settings | None = None) -> BaseModel:
     """
     if isinstance(node, str | DatasetDefinition):
         return prepare(node, settings=settings)
-    if not isinstance(node, Mapping):
-        try:
-            from omegaconf import DictConfig, OmegaConf
-        except ImportError:  # pragma: no cover - omegaconf is a dependency
-            DictConfig = ()  # type: ignore[assignment,misc]
-        if isinstance(node, DictConfig):
-            node = OmegaConf.to_container(node, resolve=True)
+    # A DictConfig is a Mapping whose nested values are DictConfigs: convert it whole (they would
+    # reach the definition's `data` and change its content digest). One exists only if omegaconf
+    # was imported, so plain callers do not pay for importing it.
+    omegaconf = sys.modules.get("omegaconf")
+    if omegaconf is not None and isinstance(node, omegaconf.DictConfig):
+        node = omegaconf.OmegaConf.to_container(node, resolve=True)
     if not isinstance(node, Mapping):
         raise TypeError(f"dmconf.load expects a dataset id or mapping, got {type(node).__name__}")
     values = {k: v for k, v in node.items() if not _is_framework_key(str(k))}

@@ -25,7 +25,7 @@ from dmconf.settings import Settings, load_settings
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
-__all__ = ["Catalog", "Entry", "bundled_root", "default_catalog"]
+__all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root", "default_catalog"]
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
@@ -34,15 +34,21 @@ SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
 
 def bundled_root() -> Path:
     """The bundled ``datasets/`` folder: inside the installed wheel, or the source checkout's."""
+    return bundled_folder("datasets")
+
+
+def bundled_folder(name: str) -> Path:
+    """A folder shipped as ``dmconf/_bundled/NAME`` (``datasets``, ``conf``) or, in an editable
+    install, the checkout's ``NAME/`` beside the package."""
     package = Path(__file__).resolve().parent
-    shipped = package / "_bundled" / "datasets"
+    shipped = package / "_bundled" / name
     if shipped.is_dir():
         return shipped
-    # An editable install runs from the checkout, where datasets/ sits beside the package.
-    # Check for the project file so that site-packages/datasets (another project) is never read.
+    # An editable install runs from the checkout, where NAME/ sits beside the package.
+    # Check for the project file so that site-packages/NAME (another project) is never read.
     checkout = package.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "datasets").is_dir():
-        return checkout / "datasets"
+    if (checkout / "pyproject.toml").is_file() and (checkout / name).is_dir():
+        return checkout / name
     return shipped
 
 

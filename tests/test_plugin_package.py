@@ -273,16 +273,6 @@ def test_an_id_in_yaml_and_in_an_entry_point_is_an_error_naming_both(plugin_env:
     assert f"entry point '{MNIST_ID}' = 'mnist_plugin.mnist:MNIST' of dmconf-test-mnist" in message
 
 
-def _dmconf_hydra_plugin() -> bool:
-    from hydra.core.plugins import Plugins
-    from hydra.plugins.search_path_plugin import SearchPathPlugin
-
-    return any("dmconf" in p.__module__ for p in Plugins.instance().discover(SearchPathPlugin))
-
-
-@pytest.mark.skipif(
-    not _dmconf_hydra_plugin(), reason="dmconf's Hydra `dataset` group (issue 4) is not installed"
-)
 def test_a_hydra_app_loads_it(plugin_env: Env, plugin: Plugin, tmp_path: Path) -> None:
     app = tmp_path / "train.py"
     app.write_text(textwrap.dedent("""

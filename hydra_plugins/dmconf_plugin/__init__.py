@@ -1,0 +1,1 @@
+"""dmconf's Hydra plugin package (Hydra scans ``hydra_plugins.*``; see dmconf_plugin.py)."""
