@@ -7,14 +7,13 @@ import gzip
 import hashlib
 import logging
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-
 from httpserver import FileServer, Running
 
 MNIST_ID = "test.mnist"

@@ -20,7 +20,9 @@ class Fault:
     status: answer this HTTP status (e.g. 404, 503) instead of the file, ``times`` times
     cut_after: send only this many body bytes, then drop the connection
     ignore_range: answer 200 with the whole file even when a Range is asked
-    stall: sleep this many seconds before answering
+    stall: sleep this many seconds before answering (or, with stall_after, mid-body)
+    stall_after: send this many body bytes, then stall, then send the rest
+    gate: with stall_after, wait for this event (at most ``stall`` seconds) instead of sleeping
     body: serve these bytes instead of the file (wrong content)
     retry_after: with status 429/503, the Retry-After header to send
     times: how many requests the fault applies to (None: all)
@@ -30,6 +32,8 @@ class Fault:
     cut_after: int | None = None
     ignore_range: bool = False
     stall: float = 0.0
+    stall_after: int | None = None
+    gate: threading.Event | None = None
     body: bytes | None = None
     retry_after: str | None = None
     times: int | None = None
@@ -40,6 +44,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    sent: int = 0  # body bytes written to the client
 
 
 @dataclass
@@ -92,10 +97,11 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, body: bool) -> None:
             path = self.path.split("?", 1)[0]
+            request = Request(self.command, path, dict(self.headers.items()))
             with server.lock:
-                server.log.append(Request(self.command, path, dict(self.headers.items())))
+                server.log.append(request)
             fault = server._fault(path)
-            if fault and fault.stall:
+            if fault and fault.stall and fault.stall_after is None:
                 time.sleep(fault.stall)
             if fault and fault.status:
                 self.send_response(fault.status)
@@ -141,18 +147,36 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("Content-Length", str(len(payload)))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{len(content) - 1}/{len(content)}")
+                last = len(content) - 1
+                self.send_header("Content-Range", f"bytes {start}-{last}/{len(content)}")
             self.end_headers()
             if not body:
                 return
+            try:
+                self._send(request, fault, payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away (killed, timed out)
+
+        def _send(self, request: Request, fault: Fault | None, payload: bytes) -> None:
             if fault and fault.cut_after is not None:
                 self.wfile.write(payload[: fault.cut_after])
+                request.sent += len(payload[: fault.cut_after])
                 self.wfile.flush()
                 self.close_connection = True
                 return
             view = memoryview(payload)
+            if fault and fault.stall_after is not None:
+                self.wfile.write(view[: fault.stall_after])
+                request.sent += len(view[: fault.stall_after])
+                self.wfile.flush()
+                if fault.gate is not None:
+                    fault.gate.wait(fault.stall)
+                else:
+                    time.sleep(fault.stall)
+                view = view[fault.stall_after :]
             for offset in range(0, len(view), 1 << 20):
                 self.wfile.write(view[offset : offset + (1 << 20)])
+                request.sent += len(view[offset : offset + (1 << 20)])
 
     return Handler
 

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from dmconf.errors import DownloadError
-from dmconf.fetch.base import Fetcher, Progress
+from dmconf.fetch.base import Fetcher, Sink
 
-__all__ = ["Fetcher", "Progress", "fetcher_for"]
+__all__ = ["Fetcher", "Sink", "fetcher_for"]
 
 
 def fetcher_for(url: str) -> type[Fetcher]:

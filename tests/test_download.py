@@ -1,0 +1,264 @@
+"""Resume, retries, mirrors, the rewrite map and offline mode, against the loopback server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+
+import pytest
+import yaml
+from conftest import MNIST_ID
+from httpserver import Fault
+from resources import leftovers, serve_dataset, sha256, write_settings
+
+import dmconf
+from dmconf.cli import main
+from dmconf.errors import ChecksumMismatch, DownloadError, OfflineError
+from dmconf.fetch.retry import backoff_delay, parse_retry_after
+from dmconf.settings import Settings
+
+BIG = os.urandom(3 * (1 << 20) + 12345)  # a few chunks, so cuts land mid-file
+
+
+def payload(env, dataset_id="test.big"):
+    return (env.folder(dataset_id) / "payload").read_bytes()
+
+
+def test_dropped_connection_resumes_with_range_and_if_range(env, server):
+    write_settings(env)
+    name = serve_dataset(env, server, "test.big", BIG)
+    server.faults[name] = Fault(cut_after=(1 << 20) + 1000, times=1)
+    dmconf.prepare("test.big")
+    assert payload(env) == BIG
+    first, second = server.requests_for(name)
+    assert "Range" not in first.headers
+    start = int(second.headers["Range"].removeprefix("bytes=").rstrip("-"))
+    assert 0 < start <= (1 << 20) + 1000
+    assert second.headers["If-Range"].startswith('"')  # the ETag of the first answer
+    assert first.sent + second.sent < len(BIG) + (1 << 20) + 1000  # nothing fetched twice
+    assert leftovers(env.folder("test.big")) == []
+
+
+def test_a_200_answer_to_a_range_starts_over_cleanly(env, server):
+    write_settings(env, retries=0)
+    name = serve_dataset(env, server, "test.big", BIG)
+    server.faults[name] = Fault(cut_after=(1 << 20) + 10, times=1)
+    with pytest.raises(DownloadError, match="dropped before the end"):
+        dmconf.prepare("test.big")
+    assert [p.endswith(".part") for p in leftovers(env.folder("test.big"))].count(True) == 1
+    server.faults[name] = Fault(ignore_range=True)
+    dmconf.prepare("test.big")
+    assert payload(env) == BIG
+    last = server.requests_for(name)[-1]
+    assert last.headers["Range"].startswith("bytes=") and last.sent == len(BIG)
+
+
+def test_a_file_changed_upstream_is_fetched_whole_again(env, server):
+    """If-Range carries the old ETag: the server answers 200 with the new file, not a splice."""
+    write_settings(env, retries=0)
+    name = serve_dataset(env, server, "test.big", BIG)
+    server.faults[name] = Fault(cut_after=(1 << 20) + 10, times=1)
+    with pytest.raises(DownloadError):
+        dmconf.prepare("test.big")
+    changed = BIG[::-1]
+    serve_dataset(env, server, "test.big", changed)
+    dmconf.prepare("test.big")
+    assert payload(env) == changed
+    assert server.requests_for(name)[-1].sent == len(changed)
+
+
+def test_a_stalled_transfer_times_out_and_resumes(env, server):
+    write_settings(env, read_timeout=0.5)
+    name = serve_dataset(env, server, "test.big", BIG)
+    server.faults[name] = Fault(stall_after=2 << 20, stall=3, times=1)
+    dmconf.prepare("test.big")
+    assert payload(env) == BIG
+    assert len(server.requests_for(name)) == 2
+    assert server.requests_for(name)[1].headers["Range"] != "bytes=0-"
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_transient_statuses_are_retried(env, server, status):
+    write_settings(env)
+    name = serve_dataset(env, server, "test.small", b"x" * 1000)
+    server.faults[name] = Fault(status=status, times=2)
+    dmconf.prepare("test.small")
+    assert len(server.requests_for(name)) == 3
+
+
+def test_retry_after_is_honoured(env, server, caplog):
+    write_settings(env, backoff_max=5)
+    name = serve_dataset(env, server, "test.small", b"x" * 1000)
+    server.faults[name] = Fault(status=429, retry_after="1", times=1)
+    with caplog.at_level(logging.WARNING, "dmconf"):
+        dmconf.prepare("test.small")
+    assert "retrying in 1.0 s (the server's Retry-After)" in caplog.text
+
+
+def test_a_404_is_not_retried_and_the_mirror_is_tried(env, server):
+    write_settings(env)
+    server.files["mirror/payload.bin"] = b"m" * 5000
+    name = serve_dataset(env, server, "test.small", b"m" * 5000,
+                         mirrors=[server.url("mirror/payload.bin")])
+    server.faults[name] = Fault(status=404)
+    dmconf.prepare("test.small")
+    assert len(server.requests_for(name)) == 1
+    assert len(server.requests_for("mirror/payload.bin")) == 1
+
+
+def test_retries_give_up_with_one_clear_line(env, server, capsys):
+    write_settings(env, retries=2)
+    name = serve_dataset(env, server, "test.small", b"x" * 1000)
+    server.faults[name] = Fault(status=503)
+    assert main(["prepare", "test.small"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("dmconf: error: ") and "HTTP 503" in err[-1]
+    assert len(server.requests_for(name)) == 3
+    folder = env.folder("test.small")
+    assert leftovers(folder) == [] and not (folder / "payload").exists()
+
+
+def test_connection_refused_is_a_clear_error(env, server, capsys):
+    write_settings(env, retries=1)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve_dataset(env, server, "test.small", b"x")
+    text = env.catalog.joinpath("test", "small.yaml")
+    text.write_text(text.read_text().replace(f":{server.port}/", f":{port}/"))
+    assert main(["prepare", "test.small"]) == 1
+    assert "cannot connect" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_wrong_bytes_are_deleted_and_the_next_mirror_is_tried(env, server, caplog):
+    write_settings(env)
+    good = b"good" * 1000
+    server.files["mirror/payload.bin"] = good
+    name = serve_dataset(env, server, "test.small", good,
+                         mirrors=[server.url("mirror/payload.bin")])
+    server.faults[name] = Fault(body=b"<html>oops</html>")
+    with caplog.at_level(logging.WARNING, "dmconf"):
+        dmconf.prepare("test.small")
+    assert payload(env, "test.small") == good
+    assert "checksum mismatch" in caplog.text and sha256(b"<html>oops</html>") in caplog.text
+
+
+def test_wrong_bytes_everywhere_name_url_checksums_and_size(env, server):
+    write_settings(env)
+    name = serve_dataset(env, server, "test.small", b"good" * 1000)
+    server.faults[name] = Fault(body=b"<html>oops</html>")
+    with pytest.raises(ChecksumMismatch) as caught:
+        dmconf.prepare("test.small")
+    message = str(caught.value)
+    assert server.url(name) in message and sha256(b"good" * 1000) in message
+    assert sha256(b"<html>oops</html>") in message and "17 bytes" in message
+    assert "check the URL" in message
+    folder = env.folder("test.small")
+    assert leftovers(folder) == [] and not (folder / "payload").exists()
+
+
+def test_rewrite_map_sends_urls_to_a_lab_mirror(env, server):
+    server.files["lab/mnist/payload.bin"] = BIG
+    write_settings(env, mirrors={"http://yann.lecun.invalid/": server.url("lab/")})
+    env.define("test.rewritten", yaml.safe_dump({
+        "resources": {"payload": {"url": "http://yann.lecun.invalid/mnist/payload.bin",
+                                  "sha256": sha256(BIG)}},
+        "type": "file", "data": {"path": "payload"},
+    }))
+    dmconf.prepare("test.rewritten")
+    assert payload(env, "test.rewritten") == BIG
+    assert len(server.requests_for("lab/mnist/payload.bin")) == 1
+
+
+def test_rewrite_longest_prefix_wins():
+    from dmconf.prepare import _rewrite
+
+    mirrors = {"http://a/": "http://m1/", "http://a/b/": "file:///srv/b/"}
+    assert _rewrite("http://a/b/c.gz", mirrors) == "file:///srv/b/c.gz"
+    assert _rewrite("http://a/x.gz", mirrors) == "http://m1/x.gz"
+    assert _rewrite("http://z/x.gz", mirrors) == "http://z/x.gz"
+
+
+_connects: list[object] = []
+_hooked = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and _connects and _connects[0] == "on":
+        _connects.append(args[1])
+
+
+@pytest.fixture
+def socket_watch():
+    """The addresses this process connects to while the fixture is active (audit hook)."""
+    global _hooked
+    if not _hooked:  # audit hooks cannot be removed: install one, switched on and off
+        sys.addaudithook(_audit)
+        _hooked = True
+    _connects[:] = ["on"]
+    yield _connects
+    _connects[:] = []
+
+
+def test_offline_prepared_datasets_work_without_a_socket(mnist_env, server, monkeypatch,
+                                                          socket_watch, mnist):
+    dmconf.prepare(MNIST_ID)
+    assert socket_watch[1:]  # the hook sees real connections
+    socket_watch[:] = ["on"]
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")
+    ds = dmconf.prepare(MNIST_ID)
+    assert (ds.test.labels.data() == mnist.arrays["test_labels"]).all()
+    assert socket_watch[1:] == []
+
+
+def test_offline_missing_file_is_a_clear_error_and_opens_no_socket(
+    mnist_env, server, monkeypatch, socket_watch, capsys
+):
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")
+    with pytest.raises(OfflineError) as caught:
+        dmconf.prepare(MNIST_ID)
+    message = str(caught.value)
+    target = mnist_env.folder(MNIST_ID) / "train_images"
+    assert str(target) in message and "dmconf prepare test.mnist" in message
+    assert server.url("mnist/train_images.gz") in message
+    assert socket_watch[1:] == [] and server.log == []
+    assert main(["prepare", MNIST_ID]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith("dmconf: error: test.mnist: ")
+
+
+def test_offline_uses_a_file_mirror_from_the_rewrite_map(env, server, monkeypatch, tmp_path,
+                                                         socket_watch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "payload.bin").write_bytes(BIG)
+    serve_dataset(env, server, "test.big", BIG)
+    write_settings(env, mirrors={server.url("test.big/"): shared.as_uri() + "/"})
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")
+    dmconf.prepare("test.big")
+    assert payload(env) == BIG and socket_watch[1:] == [] and server.log == []
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert 50 < parse_retry_after(_http_date(60)) <= 60
+
+
+def _http_date(seconds_ahead: float) -> str:
+    import time
+    from email.utils import formatdate
+
+    return formatdate(time.time() + seconds_ahead, usegmt=True)
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    settings = Settings(backoff=1.0, backoff_max=10.0)
+    for attempt, ceiling in [(0, 1), (1, 2), (2, 4), (3, 8), (4, 10), (9, 10)]:
+        delays = {backoff_delay(attempt, settings) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jittered
+    assert backoff_delay(0, settings, retry_after=3) == 3
+    assert backoff_delay(0, settings, retry_after=3600) == 10
