@@ -30,7 +30,9 @@ __all__ = [
     "Resource",
     "Settings",
     "SettingsError",
+    "StorageError",
     "UnpackError",
+    "VerificationFailed",
     "__version__",
     "find",
     "is_prepared",
@@ -60,7 +62,7 @@ _LAZY = {
         for name in (
             "ChecksumMismatch", "DataFormatError", "DataTypeError", "DatasetNotFound",
             "DefinitionError", "DmconfError", "DownloadError", "DuplicateDataset", "NotPrepared",
-            "OfflineError", "SettingsError", "UnpackError",
+            "OfflineError", "SettingsError", "StorageError", "UnpackError", "VerificationFailed",
         )
     },
 }
@@ -85,8 +87,8 @@ if TYPE_CHECKING:
     from dmconf.errors import (
         ChecksumMismatch,
         DataFormatError,
-        DataTypeError,
         DatasetNotFound,
+        DataTypeError,
         DefinitionError,
         DmconfError,
         DownloadError,
@@ -94,7 +96,9 @@ if TYPE_CHECKING:
         NotPrepared,
         OfflineError,
         SettingsError,
+        StorageError,
         UnpackError,
+        VerificationFailed,
     )
     from dmconf.prepare import is_prepared, prepare
     from dmconf.settings import Settings, load_settings

@@ -54,6 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("ids", nargs="+", metavar="ID")
     prepare.set_defaults(func=_prepare)
 
+    verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
+    verify.add_argument("ids", nargs="+", metavar="ID")
+    verify.set_defaults(func=_verify)
+
+    remove = commands.add_parser("rm", help="delete the prepared data of datasets")
+    remove.add_argument("ids", nargs="+", metavar="ID")
+    remove.set_defaults(func=_rm)
+
+    usage = commands.add_parser("du", help="prepared datasets and the disk space they use")
+    usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
+    usage.set_defaults(func=_du)
+
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
@@ -133,10 +145,49 @@ def _prepare(args: argparse.Namespace) -> None:
     from dmconf.prepare import prepare
     from dmconf.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings(**({"progress": False} if args.quiet else {}))
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
         _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+
+
+def _verify(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+    from dmconf.prepared import verify
+    from dmconf.settings import load_settings
+
+    settings = load_settings()
+    catalog = Catalog.from_settings(settings)
+    for dataset_id in args.ids:
+        checked = verify(catalog.find(dataset_id), settings)
+        _out(f"{dataset_id}: {len(checked)} resource(s) verified")
+
+
+def _rm(args: argparse.Namespace) -> None:
+    from dmconf.prepared import remove
+    from dmconf.settings import load_settings
+
+    settings = load_settings()
+    for dataset_id in args.ids:
+        folder = remove(dataset_id, settings)
+        logging.getLogger("dmconf").info("%s: removed %s", dataset_id, folder)
+
+
+def _du(args: argparse.Namespace) -> None:
+    from dmconf.prepared import disk_usage
+    from dmconf.progress import human_size
+    from dmconf.settings import load_settings
+
+    found = disk_usage(load_settings())
+    if args.json:
+        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete}
+                for d in found]
+        _out(json.dumps(rows, indent=2))
+        return
+    for item in found:
+        partial = "" if item.complete else "  (not fully prepared)"
+        _out(f"{human_size(item.size):>10}  {item.id}{partial}")
+    _out(f"{human_size(sum(d.size for d in found)):>10}  total")
 
 
 def to_json(obj: Any) -> str:

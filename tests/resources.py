@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from httpserver import FileServer
 
 FAST = {"retries": 2, "backoff": 0.01, "backoff_max": 0.05, "read_timeout": 5.0}
