@@ -11,6 +11,8 @@ Importing dmconf is cheap: requests, numpy, Hydra and experimaestro load only wh
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -79,6 +81,25 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """Keeps ``dmconf.prepare`` the function when the submodule ``dmconf.prepare`` is imported.
+
+    Importing a submodule sets it as an attribute of its package, which would shadow the
+    function of the same name for good (``import dmconf.cli`` then ``dmconf.prepare(...)``
+    failed with "'module' object is not callable").
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}" and (
+            _LAZY.get(name) == value.__name__
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:

@@ -51,7 +51,7 @@ def leftovers(folder: Path) -> list[str]:
 def cli(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
     """Run the installed ``dmconf`` entry point as a user would."""
     exe = Path(sys.executable).with_name("dmconf")
-    return subprocess.Popen(
-        [str(exe), *args], env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, **kwargs,
-    )
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([str(exe), *args], env={**os.environ, **(env or {})}, text=True,
+                            **kwargs)
