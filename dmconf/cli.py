@@ -7,6 +7,7 @@ and exit non-zero; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -143,12 +144,18 @@ def _human(size: int) -> str:
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
     from dmconf.prepare import prepare
+    from dmconf.progress import progress_enabled
     from dmconf.settings import load_settings
 
     settings = load_settings(**({"progress": False} if args.quiet else {}))
     catalog = Catalog.from_settings(settings)
-    for dataset_id in args.ids:
-        _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+    with contextlib.ExitStack() as stack:
+        if progress_enabled(settings):  # log lines above the bars, not through them
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            stack.enter_context(logging_redirect_tqdm([logging.getLogger("dmconf")]))
+        for dataset_id in args.ids:
+            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
 
 
 def _verify(args: argparse.Namespace) -> None:

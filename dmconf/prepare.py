@@ -10,6 +10,7 @@ decompressing as bytes arrive), verify, unpack into a temporary name, move into 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -153,8 +154,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 sha256, materialised = _fetch_verified(job, key, resource, urls, part, unpacked)
                 if not unpacker.streams:
                     materialised = unpacker.unpack(part, unpacked) or sha256
-                remove_path(folder / key)  # a stale copy, verified against an older checksum
-                os.replace(unpacked, folder / key)
+                _move_into_place(unpacked, folder / key)
                 DatasetState(folder).record(key, sha256, materialised)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
@@ -281,6 +281,19 @@ def _rewrite(url: str, mirrors: dict[str, str]) -> str:
         if url.startswith(prefix):
             return mirrors[prefix] + url[len(prefix) :]
     return url
+
+
+def _move_into_place(unpacked: Path, target: Path) -> None:
+    """Rename the verified result to its final name, replacing a stale copy."""
+    from dmconf.fetch.download import remove_path
+
+    remove_path(target)  # a stale copy, verified against an older checksum
+    try:
+        os.replace(unpacked, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and target.is_dir():
+            return  # where locks do not work, another process put its verified copy first
+        raise
 
 
 def _empty(path: Path) -> bool:

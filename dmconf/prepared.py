@@ -97,7 +97,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
 
     Sizes count every file, partial downloads included, without following links.
     """
-    found = []
+    found: list[PreparedDataset] = []
     if not settings.data.is_dir():
         return found
     for root, dirs, files in os.walk(settings.data):

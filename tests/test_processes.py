@@ -159,3 +159,42 @@ def test_eight_processes_download_each_resource_once(mnist_env, server, mnist, t
     ds = dmconf.prepare(MNIST_ID)
     assert (ds.train.images.data() == mnist.arrays["train_images"]).all()
     assert leftovers(mnist_env.folder(MNIST_ID)) == []
+
+
+# In the child: a file system whose locks do nothing (some NFS, Lustre).
+NO_LOCKS = """
+import filelock
+class NoLock:
+    def __init__(self, *args, **kwargs): pass
+    def acquire(self, *args, **kwargs): pass
+    def release(self, *args, **kwargs): pass
+    def __enter__(self): return self
+    def __exit__(self, *args): pass
+filelock.FileLock = NoLock
+import dmconf
+dmconf.prepare("test.tar")
+"""
+
+
+def test_without_working_locks_processes_waste_bandwidth_not_correctness(env, server):
+    write_settings(env)
+    archive = _many_members_tar(50)
+    name = serve_dataset(env, server, "test.tar", archive, unpack="untar", type_="folder")
+    gate = threading.Event()
+    server.faults[name] = Fault(stall_after=len(archive) // 2, gate=gate, stall=120)
+    procs = []
+    try:
+        for _ in range(4):
+            procs.append(subprocess.Popen([sys.executable, "-c", NO_LOCKS],
+                                          stderr=subprocess.PIPE, text=True))
+        wait_for(lambda: len(server.requests_for(name)) == 4, None, "four downloads at once")
+    finally:
+        gate.set()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    root = Path(dmconf.prepare("test.tar").path)
+    assert len(list((root / "files").iterdir())) == 50
+    assert (root / "files" / "m0049.txt").read_text() == "member 49\n"
+    assert all(r.sent == len(archive) for r in server.requests_for(name))
+    assert leftovers(env.folder("test.tar")) == []

@@ -48,10 +48,10 @@ class Untar(Unpacker):
         except UnpackError:
             raise
         except tarfile.FilterError as exc:  # refused by the data filter
-            member = exc.tarinfo.name
+            name = exc.tarinfo.name
             raise UnpackError(
-                f"{source.name}: refusing to extract member {member!r}: {exc}; nothing was "
-                "written outside the dataset's folder", path=str(source), member=member,
+                f"{source.name}: refusing to extract member {name!r}: {exc}; nothing was "
+                "written outside the dataset's folder", path=str(source), member=name,
             ) from None
         except CORRUPT as exc:
             raise UnpackError(
