@@ -56,6 +56,8 @@ def prepare(
     if not state.is_prepared(definition):
         missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
         job = _Job(definition, folder, settings)
+        for key, resource in missing.items():
+            _usable_urls(job, key, resource)  # offline: fail before touching the disk
         with _storage(definition.id, folder):
             folder.mkdir(parents=True, exist_ok=True)
         _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r), job.cancel)

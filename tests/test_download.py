@@ -224,6 +224,7 @@ def test_offline_missing_file_is_a_clear_error_and_opens_no_socket(
     assert str(target) in message and "dmconf prepare test.mnist" in message
     assert server.url("mnist/train_images.gz") in message
     assert socket_watch[1:] == [] and server.log == []
+    assert not mnist_env.folder(MNIST_ID).exists()  # nothing written either
     assert main(["prepare", MNIST_ID]) == 1
     assert capsys.readouterr().err.splitlines()[-1].startswith("dmconf: error: test.mnist: ")
 
@@ -262,3 +263,74 @@ def test_backoff_grows_with_jitter_and_is_capped():
         assert len(delays) > 1  # jittered
     assert backoff_delay(0, settings, retry_after=3) == 3
     assert backoff_delay(0, settings, retry_after=3600) == 10
+
+
+def _leftover(env, dataset_id: str, owner: str, data: bytes):
+    """A partial file as a process ``owner`` (pid@host) would have left it."""
+    folder = env.folder(dataset_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".payload.{owner}.part"
+    path.write_bytes(data)
+    return path
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_complete_partial_without_sha256_is_finished_by_a_416(env, server, caplog):
+    from dmconf.fetch.download import HOST
+
+    write_settings(env)
+    name = serve_dataset(env, server, "test.big", BIG)
+    text = env.catalog.joinpath("test", "big.yaml")
+    text.write_text("\n".join(
+        line for line in text.read_text().splitlines() if "sha256" not in line))
+    _leftover(env, "test.big", f"{_dead_pid()}@{HOST}", BIG)
+    with caplog.at_level(logging.WARNING, "dmconf"):
+        dmconf.prepare("test.big")
+    assert payload(env) == BIG and "has no sha256" in caplog.text
+    (only,) = server.requests_for(name)
+    assert only.headers["Range"] == f"bytes={len(BIG)}-" and only.sent == 0
+    assert leftovers(env.folder("test.big")) == []
+
+
+def test_a_corrupt_partial_is_detected_and_fetched_again_from_zero(env, server, caplog):
+    from dmconf.fetch.download import HOST
+
+    write_settings(env)
+    name = serve_dataset(env, server, "test.big", BIG)
+    _leftover(env, "test.big", f"{_dead_pid()}@{HOST}", b"\0" * (1 << 20))  # torn by NFS, say
+    with caplog.at_level(logging.WARNING, "dmconf"):
+        dmconf.prepare("test.big")
+    assert payload(env) == BIG and "resumed download of payload does not match" in caplog.text
+    resumed, fresh = server.requests_for(name)
+    assert resumed.headers["Range"] == f"bytes={1 << 20}-" and "Range" not in fresh.headers
+
+
+def test_partials_of_live_processes_and_recent_other_hosts_are_left_alone(env, server):
+    import subprocess
+    import time
+
+    from dmconf.fetch.download import HOST
+
+    write_settings(env)
+    name = serve_dataset(env, server, "test.big", BIG)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            mine = _leftover(env, "test.big", f"{alive.pid}@{HOST}", b"x")
+            recent = _leftover(env, "test.big", "12@other-node.cluster", b"y")
+            stale = _leftover(env, "test.big", "13@old-node.cluster", BIG[:1000])
+            day_ago = time.time() - 2 * 24 * 3600
+            os.utime(stale, (day_ago, day_ago))
+            dmconf.prepare("test.big")
+        finally:
+            alive.kill()
+    assert payload(env) == BIG
+    assert mine.read_bytes() == b"x" and recent.read_bytes() == b"y"  # untouched
+    assert not stale.exists()  # adopted: resumed from its 1000 bytes
+    assert [r.headers.get("Range") for r in server.requests_for(name)] == ["bytes=1000-"]
