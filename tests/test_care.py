@@ -113,8 +113,10 @@ def test_prepared_files_follow_the_umask(mnist_env, server, umask, file_mode):
     finally:
         os.umask(old)
     folder = mnist_env.folder(MNIST_ID)
-    for path in [folder / "train_images", folder / ".dmconf-state.json"]:
+    for path in [folder / "train_images", folder / ".dmconf-state.json",
+                 folder / ".train_images.lock"]:
         assert stat.S_IMODE(path.stat().st_mode) == file_mode, path
+    assert stat.S_IMODE(folder.stat().st_mode) == file_mode | 0o111
 
 
 def test_a_file_in_the_way_of_the_data_folder(env, server, capsys):
