@@ -185,7 +185,7 @@ def _fetch_verified(
     unpacker = unpacker_for(resource.unpack)
     stream = unpacker.open_stream(unpacked) if unpacker.streams else None
     bar = Bar(f"{job.definition.id}/{key}", progress_enabled(job.settings))
-    download = Download(part, stream, bar, job.cancel)
+    download = Download(part, stream, bar, job.cancel, limit=resource.size)
     try:
         if download.size and download.hexdigest() == resource.sha256:
             log.info("%s: %s was fully downloaded by an earlier run", job.definition.id, key)
@@ -198,6 +198,8 @@ def _fetch_verified(
                 except (DownloadError, ChecksumMismatch) as exc:
                     log.warning("%s", exc)
                     failures.append(exc)
+                    if exc.fields.get("oversize"):
+                        download.restart()  # wrong bytes are never kept
             else:
                 raise _final_error(job.definition, key, job.folder / key, failures)
         job.summary.add(download.received)

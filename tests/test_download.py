@@ -159,6 +159,21 @@ def test_wrong_bytes_everywhere_name_url_checksums_and_size(env, server):
     assert leftovers(folder) == [] and not (folder / "payload").exists()
 
 
+def test_more_bytes_than_the_size_stop_the_transfer_and_the_mirror_is_tried(env, server,
+                                                                           caplog):
+    write_settings(env)
+    server.files["mirror/payload.bin"] = BIG
+    name = serve_dataset(env, server, "test.big", BIG, size=len(BIG),
+                         mirrors=[server.url("mirror/payload.bin")])
+    server.faults[name] = Fault(body=BIG * 3)  # an endless or wrong answer
+    with caplog.at_level(logging.WARNING, "dmconf"):
+        dmconf.prepare("test.big")
+    assert payload(env) == BIG
+    assert f"sent more than the {len(BIG)} bytes the definition expects" in caplog.text
+    assert "checksum mismatch" not in caplog.text  # stopped before the end, not after
+    assert leftovers(env.folder("test.big")) == []
+
+
 def test_rewrite_map_sends_urls_to_a_lab_mirror(env, server):
     server.files["lab/mnist/payload.bin"] = BIG
     write_settings(env, mirrors={"http://yann.lecun.invalid/": server.url("lab/")})

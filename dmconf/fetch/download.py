@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dmconf.errors import DownloadError
 from dmconf.progress import Bar
 
 __all__ = ["Download", "reclaim", "remove_path", "temp_path"]
@@ -104,8 +105,9 @@ class Download:
     """
 
     def __init__(self, path: Path, stream: Any, bar: Bar,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, limit: int | None = None) -> None:
         self.path = path
+        self.limit = limit  # the definition's size: more bytes than that are wrong bytes
         self.meta_path = path.with_name(path.name + ".json")
         self.stream = stream
         self.bar = bar
@@ -121,6 +123,8 @@ class Download:
         with open(path, "rb") as held:
             while chunk := held.read(1 << 20):
                 self._consume(chunk)
+        if limit is not None and self.size > limit:
+            self.restart()
 
     def resume_point(self, url: str) -> tuple[int, str | None]:
         validator = self.meta.get("validator") if self.meta.get("url") == url else None
@@ -139,6 +143,12 @@ class Download:
     def write(self, data: bytes) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise KeyboardInterrupt
+        if self.limit is not None and self.size + len(data) > self.limit:
+            url = self.meta.get("url")
+            raise DownloadError(
+                f"{url}: the server sent more than the {self.limit} bytes the definition "
+                "expects (size:); the bytes were dropped", url=url, oversize=True,
+            )
         self.file.write(data)
         self.received += len(data)
         self._consume(data)
