@@ -256,11 +256,12 @@ def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
     if local:
         return local
     dataset, target = job.definition.id, job.folder / key
+    copy = f"copy {urls[0]} to {target}, " if resource.unpack == "none" else ""
     raise OfflineError(
         f"{dataset}: resource {key!r} ({target}) is not prepared and DMCONF_OFFLINE forbids the "
-        f"network; prepare the dataset where the network is reachable (dmconf prepare "
-        f"{dataset}) with the same DMCONF_DATA, copy {urls[0]} to {target}, or map its URL to a "
-        "file:// mirror in the settings",
+        f"network; run `dmconf prepare {dataset}` where the network is reachable with the same "
+        f"DMCONF_DATA, {copy}or put {urls[0]} on a shared disk and map its URL to that file:// "
+        "path in the settings' mirrors",
         dataset=dataset, resource=key, url=urls[0], path=str(target),
     )
 

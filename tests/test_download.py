@@ -70,9 +70,9 @@ def test_a_file_changed_upstream_is_fetched_whole_again(env, server):
 
 
 def test_a_stalled_transfer_times_out_and_resumes(env, server):
-    write_settings(env, read_timeout=0.5)
+    write_settings(env, read_timeout=1.0)
     name = serve_dataset(env, server, "test.big", BIG)
-    server.faults[name] = Fault(stall_after=2 << 20, stall=3, times=1)
+    server.faults[name] = Fault(stall_after=2 << 20, stall=4, times=1)
     dmconf.prepare("test.big")
     assert payload(env) == BIG
     assert len(server.requests_for(name)) == 2
