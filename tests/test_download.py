@@ -349,3 +349,26 @@ def test_partials_of_live_processes_and_recent_other_hosts_are_left_alone(env, s
     assert mine.read_bytes() == b"x" and recent.read_bytes() == b"y"  # untouched
     assert not stale.exists()  # adopted: resumed from its 1000 bytes
     assert [r.headers.get("Range") for r in server.requests_for(name)] == ["bytes=1000-"]
+
+
+def test_resources_of_a_dataset_download_in_parallel(mnist_env, server, mnist):
+    """While one resource is held by the server, the three others finish."""
+    import threading
+    import time
+
+    gate = threading.Event()
+    server.faults["mnist/train_images.gz"] = Fault(stall_after=1 << 20, gate=gate, stall=120)
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(dmconf.prepare(MNIST_ID)))
+    worker.start()
+    folder = mnist_env.folder(MNIST_ID)
+    others = [folder / key for key in mnist.gz if key != "train_images"]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(p.exists() for p in others) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert all(p.exists() for p in others) and not (folder / "train_images").exists()
+    finally:
+        gate.set()
+        worker.join(120)
+    assert outcome and (outcome[0].train.images.data() == mnist.arrays["train_images"]).all()
