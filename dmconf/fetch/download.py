@@ -65,6 +65,13 @@ def _gone(pid: int, host: str, path: Path) -> bool:
     return False
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
 def reclaim(folder: Path, key: str) -> Path:
     """Clean the leftovers of gone processes for ``key``; return this process's partial path.
 
@@ -82,9 +89,9 @@ def reclaim(folder: Path, key: str) -> Path:
             continue
         if match[3] == "part":
             partials.append(path)
-        elif match[3] == "unpack":
+        elif match[3] == "unpack" or not path.with_suffix("").exists():  # or an orphan .json
             remove_path(path)
-    partials.sort(key=lambda p: p.stat().st_size if p.exists() else -1, reverse=True)
+    partials.sort(key=_size, reverse=True)
     for index, path in enumerate(partials):
         meta = path.with_name(path.name + ".json")
         if index == 0 and path != mine:
@@ -147,7 +154,7 @@ class Download:
             url = self.meta.get("url")
             raise DownloadError(
                 f"{url}: the server sent more than the {self.limit} bytes the definition "
-                "expects (size:); the bytes were dropped", url=url, oversize=True,
+                "expects (its size field); the bytes were dropped", url=url, oversize=True,
             )
         self.file.write(data)
         self.received += len(data)
