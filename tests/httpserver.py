@@ -23,6 +23,7 @@ class Fault:
     stall: sleep this many seconds before answering (or, with stall_after, mid-body)
     stall_after: send this many body bytes, then stall, then send the rest
     gate: with stall_after, wait for this event (at most ``stall`` seconds) instead of sleeping
+    rate: send at most this many bytes a second (a slower network, for benchmarks)
     body: serve these bytes instead of the file (wrong content)
     retry_after: with status 429/503, the Retry-After header to send
     times: how many requests the fault applies to (None: all)
@@ -34,6 +35,7 @@ class Fault:
     stall: float = 0.0
     stall_after: int | None = None
     gate: threading.Event | None = None
+    rate: float | None = None
     body: bytes | None = None
     retry_after: str | None = None
     times: int | None = None
@@ -174,9 +176,13 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     time.sleep(fault.stall)
                 view = view[fault.stall_after :]
-            for offset in range(0, len(view), 1 << 20):
-                self.wfile.write(view[offset : offset + (1 << 20)])
-                request.sent += len(view[offset : offset + (1 << 20)])
+            step = 1 << 20 if not (fault and fault.rate) else max(1, int(fault.rate / 20))
+            started = time.monotonic()
+            for offset in range(0, len(view), step):
+                self.wfile.write(view[offset : offset + step])
+                request.sent += len(view[offset : offset + step])
+                if fault and fault.rate:
+                    time.sleep(max(0.0, started + request.sent / fault.rate - time.monotonic()))
 
     return Handler
 
