@@ -21,7 +21,7 @@ from dmconf.definition import DatasetDefinition, Resource
 __all__ = ["STATE_FILE", "DatasetState"]
 
 STATE_FILE = ".dmconf-state.json"
-STATE_LOCK = ".dmconf-state.lock"
+STATE_LOCK = ".dmconf-state-lock"  # never ".<key>.lock", the form of resource locks
 
 
 class DatasetState:

@@ -161,3 +161,24 @@ def test_permission_denied_is_one_line(env, server):
     finally:
         env.data.chmod(0o755)
     assert proc.returncode == 1 and err.strip().splitlines()[-1].startswith("dmconf: error: ")
+
+
+def test_resource_keys_cannot_collide_with_dmconf_own_files(env, server):
+    """A key named like dmconf's state file or lock must not share a lock with it."""
+    import yaml
+
+    write_settings(env)
+    resources = {}
+    for key in ("dmconf-state", "dmconf-state.json", "dmconf"):
+        server.files[f"keys/{key}"] = key.encode() * 100
+        resources[key] = {"url": server.url(f"keys/{key}"),
+                          "sha256": __import__("hashlib").sha256(key.encode() * 100).hexdigest()}
+    env.define("test.keys", yaml.safe_dump({
+        "resources": resources, "type": "generic",
+        "data": {"state": {"type": "file", "path": "dmconf-state"}},
+    }))
+    proc = cli("prepare", "test.keys")
+    _, err = proc.communicate(timeout=120)  # a shared lock would deadlock here
+    assert proc.returncode == 0, err
+    for key in resources:
+        assert (env.folder("test.keys") / key).read_bytes() == key.encode() * 100
