@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from conftest import MNIST_ID
-from resources import cli, leftovers, serve_dataset, write_settings
+from resources import cli, leftovers, serve_dataset, sha256, write_settings
 
 import dmconf
 from dmconf.cli import main
@@ -172,7 +172,7 @@ def test_resource_keys_cannot_collide_with_dmconf_own_files(env, server):
     for key in ("dmconf-state", "dmconf-state.json", "dmconf"):
         server.files[f"keys/{key}"] = key.encode() * 100
         resources[key] = {"url": server.url(f"keys/{key}"),
-                          "sha256": __import__("hashlib").sha256(key.encode() * 100).hexdigest()}
+                          "sha256": sha256(key.encode() * 100)}
     env.define("test.keys", yaml.safe_dump({
         "resources": resources, "type": "generic",
         "data": {"state": {"type": "file", "path": "dmconf-state"}},
