@@ -129,10 +129,31 @@ def test_a_file_in_the_way_of_the_data_folder(env, server, capsys):
     assert len(err) == 1 and err[0].startswith("dmconf: error: test.raw: cannot write ")
 
 
-def test_disk_full_is_one_line_and_leaves_no_temporary(env, server):
-    """RLIMIT_FSIZE makes writes past 1 MB fail (EFBIG), as a full disk would (ENOSPC)."""
+def _tar_of(data: bytes) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("big.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("unpack", ["none", "gunzip", "untar"])
+def test_disk_full_is_one_line_and_leaves_no_temporary(env, server, unpack):
+    """RLIMIT_FSIZE makes writes past 1 MB fail (EFBIG), as a full disk would (ENOSPC).
+
+    Raw, the download itself fails; compressed (small downloads), the unpacked output does.
+    """
+    import gzip
+
     write_settings(env)
-    serve_dataset(env, server, "test.big", os.urandom(3 << 20))
+    data = {"none": lambda: os.urandom(3 << 20), "gunzip": lambda: gzip.compress(b"\0" * (3 << 20)),
+            "untar": lambda: _tar_of(b"\0" * (3 << 20))}[unpack]()
+    serve_dataset(env, server, "test.big", data, unpack=unpack,
+                  type_="folder" if unpack == "untar" else "file")
     code = (
         "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
