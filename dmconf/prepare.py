@@ -61,7 +61,8 @@ def prepare(
         with _storage(definition.id, folder):
             folder.mkdir(parents=True, exist_ok=True)
         _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r), job.cancel)
-        DatasetState(folder).mark_prepared(definition)
+        with _storage(definition.id, folder):
+            DatasetState(folder).mark_prepared(definition)
         log.info("%s", job.summary.line(folder))
     return build_object(definition, folder)
 
@@ -144,7 +145,8 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
     from dmconf.unpack import unpacker_for
 
     definition, folder = job.definition, job.folder
-    with locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}"):
+    lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}")
+    with _storage(definition.id, folder), lock:
         if DatasetState(folder).has(key, resource):
             return  # another process prepared it while this one waited
         urls = _usable_urls(job, key, resource)

@@ -3,6 +3,7 @@ the data folder (full disk, a file in the way), through the library and the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -171,17 +172,37 @@ def test_disk_full_is_one_line_and_leaves_no_temporary(env, server, unpack):
     assert leftovers(folder) == [] and not (folder / "payload").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+@contextlib.contextmanager
+def _unwritable(folder):
+    """A folder nobody may write to: chmod for users, the immutable flag for root."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        undo = lambda: folder.chmod(0o755)  # noqa: E731
+    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)],
+                                                  capture_output=True).returncode == 0:
+        undo = lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: E731
+    else:
+        pytest.skip("no way to make a folder unwritable for root here")
+    try:
+        yield
+    finally:
+        undo()
+
+
 def test_permission_denied_is_one_line(env, server):
     serve_dataset(env, server, "test.raw", PAYLOAD)
-    env.data.mkdir()
-    env.data.chmod(0o555)
-    try:
+    env.folder("test.raw").mkdir(parents=True)
+    with _unwritable(env.folder("test.raw")):
         proc = cli("prepare", "test.raw")
         _, err = proc.communicate(timeout=60)
-    finally:
-        env.data.chmod(0o755)
-    assert proc.returncode == 1 and err.strip().splitlines()[-1].startswith("dmconf: error: ")
+    assert proc.returncode == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("dmconf: error: test.raw: cannot write "), err
+    assert "not permitted" in last or "denied" in last, err
+    assert "Traceback" not in err and leftovers(env.folder("test.raw")) == []
 
 
 def test_resource_keys_cannot_collide_with_dmconf_own_files(env, server):
