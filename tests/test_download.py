@@ -79,6 +79,16 @@ def test_a_stalled_transfer_times_out_and_resumes(env, server):
     assert server.requests_for(name)[1].headers["Range"] != "bytes=0-"
 
 
+def test_a_connection_that_keeps_dropping_still_finishes_while_it_progresses(env, server):
+    write_settings(env, retries=1)
+    name = serve_dataset(env, server, "test.big", BIG)
+    server.faults[name] = Fault(cut_after=1 << 20)  # every answer: 1 MiB, then the cut
+    dmconf.prepare("test.big")
+    assert payload(env) == BIG
+    ranges = [r.headers.get("Range") for r in server.requests_for(name)]
+    assert ranges == [None, *(f"bytes={n << 20}-" for n in (1, 2, 3))]
+
+
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_transient_statuses_are_retried(env, server, status):
     write_settings(env)
