@@ -7,6 +7,7 @@ often, and it supports ``Range`` requests like a real static file server. Paths 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -91,6 +92,11 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 
+        def handle(self) -> None:
+            # the client may go away (killed, timed out, gave up on an error page)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
+
         def do_HEAD(self) -> None:
             self._serve(body=False)
 
@@ -152,12 +158,8 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 last = len(content) - 1
                 self.send_header("Content-Range", f"bytes {start}-{last}/{len(content)}")
             self.end_headers()
-            if not body:
-                return
-            try:
+            if body:
                 self._send(request, fault, payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client went away (killed, timed out)
 
         def _send(self, request: Request, fault: Fault | None, payload: bytes) -> None:
             if fault and fault.cut_after is not None:
