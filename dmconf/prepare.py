@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -36,6 +36,9 @@ from dmconf.errors import (
 from dmconf.progress import Summary
 from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
+
+if TYPE_CHECKING:
+    from dmconf.fetch.download import Download
 
 __all__ = ["build_object", "is_prepared", "prepare", "resolve_definition"]
 
@@ -211,7 +214,7 @@ def _fetch_verified(
         download.close()
 
 
-def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Any) -> None:
+def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
     """Fetch ``url`` into ``download`` (with retries) and verify it.
 
     A resumed download that does not match is fetched once more from byte 0: the partial may
@@ -235,7 +238,7 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Any
             log.warning("%s: the resumed download of %s does not match; starting over", url, key)
 
 
-def _verify(job: _Job, key: str, resource: Resource, url: str, download: Any) -> None:
+def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
     actual = download.hexdigest()
     if resource.sha256 is None:
         log.warning(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from dmconf.errors import DownloadError
 from dmconf.progress import Bar
 
 __all__ = ["Download", "reclaim", "remove_path", "temp_path"]
+
+log = logging.getLogger("dmconf")
 
 HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
 LEFTOVER = re.compile(r"(\d+)@(.+?)\.(part|part\.json|unpack)")
@@ -142,6 +145,7 @@ class Download:
             self.restart()
         elif offset:
             self.resumed = True
+            log.info("%s: resuming at byte %d", url, offset)
         if self.meta != {"url": url, "validator": validator}:
             self.meta = {"url": url, "validator": validator}
             self.meta_path.write_text(json.dumps(self.meta), encoding="utf-8")
