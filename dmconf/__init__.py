@@ -31,7 +31,9 @@ __all__ = [
     "Resource",
     "Settings",
     "SettingsError",
+    "StorageError",
     "UnpackError",
+    "VerificationFailed",
     "__version__",
     "find",
     "is_prepared",
@@ -62,7 +64,7 @@ _LAZY = {
             "ChecksumMismatch", "DataFormatError", "DataTypeError", "DatasetChanged",
             "DatasetNotFound",
             "DefinitionError", "DmconfError", "DownloadError", "DuplicateDataset", "NotPrepared",
-            "OfflineError", "SettingsError", "UnpackError",
+            "OfflineError", "SettingsError", "StorageError", "UnpackError", "VerificationFailed",
         )
     },
 }
@@ -97,7 +99,9 @@ if TYPE_CHECKING:
         NotPrepared,
         OfflineError,
         SettingsError,
+        StorageError,
         UnpackError,
+        VerificationFailed,
     )
     from dmconf.preparation import is_prepared, prepare
     from dmconf.settings import Settings, load_settings

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["HashingWriter", "file_sha256"]
+__all__ = ["HashingWriter", "file_sha256", "tree_sha256"]
 
 READ_SIZE = 1 << 20
 
@@ -34,4 +34,28 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as stream:
         while chunk := stream.read(READ_SIZE):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tree_sha256(folder: Path) -> str:
+    """One sha256 for a folder: each entry's relative path, kind and content (or link target).
+
+    What ``dmconf verify`` compares for unpacked archives. Sorted, so independent of the order
+    in which the file system lists entries.
+    """
+    import os
+
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        base = Path(root)
+        for name in sorted([*dirs, *files]):
+            path = base / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                digest.update(f"L {rel}\0{os.readlink(path)}\n".encode("utf-8", "surrogateescape"))
+            elif path.is_dir():
+                digest.update(f"D {rel}\n".encode("utf-8", "surrogateescape"))
+            else:
+                digest.update(f"F {rel}\0{file_sha256(path)}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()

@@ -7,6 +7,7 @@ and exit non-zero; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -55,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
     prepare.add_argument("ids", nargs="+", metavar="ID")
     prepare.set_defaults(func=_prepare)
+
+    verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
+    verify.add_argument("ids", nargs="+", metavar="ID")
+    verify.set_defaults(func=_verify)
+
+    remove = commands.add_parser("rm", help="delete the prepared data of datasets")
+    remove.add_argument("ids", nargs="+", metavar="ID")
+    remove.set_defaults(func=_rm)
+
+    usage = commands.add_parser("du", help="prepared datasets and the disk space they use")
+    usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
+    usage.set_defaults(func=_du)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
@@ -136,12 +149,57 @@ def _human(size: int) -> str:
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepare
+    from dmconf.progress import progress_enabled
+    from dmconf.settings import load_settings
+
+    settings = load_settings(progress=False) if args.quiet else load_settings()
+    catalog = Catalog.from_settings(settings)
+    with contextlib.ExitStack() as stack:
+        if progress_enabled(settings):  # log lines above the bars, not through them
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            stack.enter_context(logging_redirect_tqdm([logging.getLogger("dmconf")]))
+        for dataset_id in args.ids:
+            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+
+
+def _verify(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+    from dmconf.prepared import verify
     from dmconf.settings import load_settings
 
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+        checked = verify(catalog.find(dataset_id), settings)
+        _out(f"{dataset_id}: {len(checked)} resource(s) verified")
+
+
+def _rm(args: argparse.Namespace) -> None:
+    from dmconf.prepared import remove
+    from dmconf.settings import load_settings
+
+    settings = load_settings()
+    for dataset_id in args.ids:
+        folder = remove(dataset_id, settings)
+        logging.getLogger("dmconf").info("%s: removed %s", dataset_id, folder)
+
+
+def _du(args: argparse.Namespace) -> None:
+    from dmconf.prepared import disk_usage
+    from dmconf.progress import human_size
+    from dmconf.settings import load_settings
+
+    found = disk_usage(load_settings())
+    if args.json:
+        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete}
+                for d in found]
+        _out(json.dumps(rows, indent=2))
+        return
+    for item in found:
+        partial = "" if item.complete else "  (not fully prepared)"
+        _out(f"{human_size(item.size):>10}  {item.id}{partial}")
+    _out(f"{human_size(sum(d.size for d in found)):>10}  total")
 
 
 def to_json(obj: Any) -> str:

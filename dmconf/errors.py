@@ -12,9 +12,11 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── DataFormatError (ValueError)      a prepared file is not in the format its type expects
     ├── DownloadError (OSError)           a resource could not be fetched from any of its URLs
     │   └── OfflineError                  a resource is missing and the network is off
+    ├── StorageError (OSError)            the data folder cannot be written (disk full, denied)
     ├── ChecksumMismatch (ValueError)     downloaded bytes do not match the published sha256
     ├── DatasetChanged (ValueError)       a definition's content is not the one a job was built with
     ├── UnpackError (ValueError)          an archive is corrupt or tries to escape its folder
+    ├── VerificationFailed (ValueError)   `dmconf verify` found prepared files that changed
     └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
@@ -39,7 +41,9 @@ __all__ = [
     "NotPrepared",
     "OfflineError",
     "SettingsError",
+    "StorageError",
     "UnpackError",
+    "VerificationFailed",
 ]
 
 
@@ -124,11 +128,38 @@ class DataFormatError(DmconfError, ValueError):
 
 
 class DownloadError(DmconfError, OSError):
-    """A resource could not be fetched; ``attempts`` lists each URL tried and why it failed."""
+    """A resource could not be fetched; ``attempts`` lists each URL tried and why it failed.
+
+    Raised for one attempt, it carries ``transient`` (worth retrying: connection errors,
+    timeouts, 429, 5xx), ``status`` (the HTTP status, if any) and ``retry_after`` (seconds the
+    server asked to wait, if it did).
+    """
+
+    @property
+    def is_transient(self) -> bool:
+        return bool(self.fields.get("transient"))
 
 
 class OfflineError(DownloadError):
     """A resource is missing and DMCONF_OFFLINE forbids the network."""
+
+
+class StorageError(DmconfError, OSError):
+    """The data folder cannot be written: disk full, permission denied, a file in the way.
+
+    Temporary files of the failed step were removed; ``path`` is the file that could not be
+    written and ``reason`` the system's explanation.
+    """
+
+    def __init__(self, *, path: str, reason: str, dataset: str | None = None,
+                 errno: int | None = None) -> None:
+        where = f"{dataset}: " if dataset else ""
+        DmconfError.__init__(
+            self,
+            f"{where}cannot write {path}: {reason}; temporary files were removed. Free some "
+            "space or fix the permissions, or point DMCONF_DATA to another disk",
+            path=path, reason=reason, dataset=dataset, errno=errno,
+        )
 
 
 class ChecksumMismatch(DmconfError, ValueError):
@@ -162,6 +193,18 @@ class DatasetChanged(DmconfError, ValueError):
 
 class UnpackError(DmconfError, ValueError):
     """An archive is corrupt, or one of its members would land outside its folder."""
+
+
+class VerificationFailed(DmconfError, ValueError):
+    """Prepared files no longer match what was verified; ``problems`` maps resource to reason."""
+
+    def __init__(self, *, dataset: str, problems: dict[str, str]) -> None:
+        listed = "; ".join(f"{key}: {why}" for key, why in problems.items())
+        super().__init__(
+            f"{dataset}: {len(problems)} resource(s) failed verification ({listed}); run "
+            f"`dmconf rm {dataset}` then `dmconf prepare {dataset}` to fetch them again",
+            dataset=dataset, problems=problems,
+        )
 
 
 class NotPrepared(DmconfError, FileNotFoundError):

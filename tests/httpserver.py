@@ -7,6 +7,7 @@ often, and it supports ``Range`` requests like a real static file server. Paths 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,10 @@ class Fault:
     status: answer this HTTP status (e.g. 404, 503) instead of the file, ``times`` times
     cut_after: send only this many body bytes, then drop the connection
     ignore_range: answer 200 with the whole file even when a Range is asked
-    stall: sleep this many seconds before answering
+    stall: sleep this many seconds before answering (or, with stall_after, mid-body)
+    stall_after: send this many body bytes, then stall, then send the rest
+    gate: with stall_after, wait for this event (at most ``stall`` seconds) instead of sleeping
+    rate: send at most this many bytes a second (a slower network, for benchmarks)
     body: serve these bytes instead of the file (wrong content)
     retry_after: with status 429/503, the Retry-After header to send
     times: how many requests the fault applies to (None: all)
@@ -30,6 +34,9 @@ class Fault:
     cut_after: int | None = None
     ignore_range: bool = False
     stall: float = 0.0
+    stall_after: int | None = None
+    gate: threading.Event | None = None
+    rate: float | None = None
     body: bytes | None = None
     retry_after: str | None = None
     times: int | None = None
@@ -40,6 +47,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    sent: int = 0  # body bytes written to the client
 
 
 @dataclass
@@ -84,6 +92,11 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 
+        def handle(self) -> None:
+            # the client may go away (killed, timed out, gave up on an error page)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
+
         def do_HEAD(self) -> None:
             self._serve(body=False)
 
@@ -92,10 +105,11 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, body: bool) -> None:
             path = self.path.split("?", 1)[0]
+            request = Request(self.command, path, dict(self.headers.items()))
             with server.lock:
-                server.log.append(Request(self.command, path, dict(self.headers.items())))
+                server.log.append(request)
             fault = server._fault(path)
-            if fault and fault.stall:
+            if fault and fault.stall and fault.stall_after is None:
                 time.sleep(fault.stall)
             if fault and fault.status:
                 self.send_response(fault.status)
@@ -144,16 +158,33 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 last = len(content) - 1
                 self.send_header("Content-Range", f"bytes {start}-{last}/{len(content)}")
             self.end_headers()
-            if not body:
-                return
+            if body:
+                self._send(request, fault, payload)
+
+        def _send(self, request: Request, fault: Fault | None, payload: bytes) -> None:
             if fault and fault.cut_after is not None:
                 self.wfile.write(payload[: fault.cut_after])
+                request.sent += len(payload[: fault.cut_after])
                 self.wfile.flush()
                 self.close_connection = True
                 return
             view = memoryview(payload)
-            for offset in range(0, len(view), 1 << 20):
-                self.wfile.write(view[offset : offset + (1 << 20)])
+            if fault and fault.stall_after is not None:
+                self.wfile.write(view[: fault.stall_after])
+                request.sent += len(view[: fault.stall_after])
+                self.wfile.flush()
+                if fault.gate is not None:
+                    fault.gate.wait(fault.stall)
+                else:
+                    time.sleep(fault.stall)
+                view = view[fault.stall_after :]
+            step = 1 << 20 if not (fault and fault.rate) else max(1, int(fault.rate / 20))
+            started = time.monotonic()
+            for offset in range(0, len(view), step):
+                self.wfile.write(view[offset : offset + step])
+                request.sent += len(view[offset : offset + step])
+                if fault and fault.rate:
+                    time.sleep(max(0.0, started + request.sent / fault.rate - time.monotonic()))
 
     return Handler
 

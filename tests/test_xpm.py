@@ -89,7 +89,7 @@ def test_job_downloads_and_loads_typed_data(
     assert (mnist_env.folder(MNIST_ID) / "train_images").is_file()
     assert len(server.requests_for("mnist/train_images.gz")) == 1
     [job_log] = output.parent.glob("*.err")
-    assert "test.mnist: fetching 4 resource(s)" in job_log.read_text(encoding="utf-8")
+    assert "test.mnist: prepared in " in job_log.read_text(encoding="utf-8")
 
 
 def test_jobs_on_nodes_download_once(
@@ -137,7 +137,7 @@ def test_driver_prepares_and_job_sees_settings_despite_setenv(
         print(task.output)
     """)
     assert done.returncode == 0, done.stderr
-    assert "test.mnist: fetching 4 resource(s)" in done.stderr  # the driver downloaded
+    assert "test.mnist: prepared in " in done.stderr  # the driver downloaded
     output = Path(done.stdout.strip().splitlines()[-1])
     result = json.loads(output.read_text(encoding="utf-8"))
     assert result["means"] == pytest.approx(expected_means(mnist))

@@ -1,14 +1,17 @@
 """Fetchers: how the bytes of a URL reach a local file, one module per URL scheme.
 
-:func:`fetcher_for` picks the fetcher of a URL's scheme (``http``/``https``, ``file``).
+:func:`fetcher_for` picks the fetcher of a URL's scheme (:mod:`~dmconf.fetch.http` for
+``http``/``https``, :mod:`~dmconf.fetch.file` for ``file``). Around them:
+:mod:`~dmconf.fetch.retry` (backoff, Retry-After) and :mod:`~dmconf.fetch.download` (the
+partial file a fetcher resumes, its naming and adoption after a crash).
 """
 
 from __future__ import annotations
 
 from dmconf.errors import DownloadError
-from dmconf.fetch.base import Fetcher, Progress
+from dmconf.fetch.base import Fetcher, Sink
 
-__all__ = ["Fetcher", "Progress", "fetcher_for"]
+__all__ = ["Fetcher", "Sink", "fetcher_for"]
 
 
 def fetcher_for(url: str) -> type[Fetcher]:

@@ -1,30 +1,46 @@
-"""The fetcher interface."""
+"""The fetcher interface, and the sink a fetcher writes into.
+
+A fetcher moves the bytes of one URL into a :class:`Sink`. The sink may already hold the first
+bytes (a partial download): the fetcher asks for the rest (``resume_point``), tells the sink
+where the server's answer starts (``begin``: at the bytes held, or at 0 when the server ignored
+the range), then writes. Retrying is not the fetcher's job (see :mod:`dmconf.fetch.retry`): a
+fetcher raises :class:`~dmconf.errors.DownloadError` with ``transient=True`` when trying again
+may help.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import BinaryIO
+from typing import Protocol
 
 from dmconf.settings import Settings
-
-# Called with the number of new bytes written, and once with the total size when known.
-Progress = Callable[[int], None]
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: small chunks cost 4-7x in throughput (DESIGN.md, measured)
 
 
+class Sink(Protocol):
+    """Where a fetcher writes; implemented by :class:`dmconf.fetch.download.Download`."""
+
+    def resume_point(self, url: str) -> tuple[int, str | None]:
+        """Bytes already held, and the validator (ETag...) the server gave for them at ``url``."""
+
+    def begin(self, url: str, offset: int, validator: str | None, total: int | None) -> None:
+        """The answer starts at ``offset`` (the bytes held, or 0: start over); ``total`` bytes."""
+
+    def write(self, data: bytes) -> None:
+        """Append bytes of the answer."""
+
+
 class Fetcher(ABC):
-    """Writes the bytes of one URL to an open binary stream."""
+    """Writes the bytes of one URL into a sink, continuing from what the sink holds."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     @abstractmethod
-    def fetch(
-        self, url: str, out: BinaryIO, *, on_size: Progress, on_bytes: Progress
-    ) -> None:
-        """Write the content of ``url`` to ``out``.
+    def fetch(self, url: str, sink: Sink) -> None:
+        """Write the rest of ``url`` into ``sink``.
 
-        Raises :class:`~dmconf.errors.DownloadError` naming the URL on any failure.
+        Raises :class:`~dmconf.errors.DownloadError` naming the URL on any failure, with
+        ``transient=True`` when a later attempt may succeed.
         """

@@ -1,52 +1,116 @@
-"""HTTP(S) downloads with requests, streamed in large chunks."""
+"""HTTP(S) downloads with requests: streamed in large chunks, resumed with ``Range``.
+
+A partial download continues with ``Range: bytes=N-`` and, when the server gave a strong
+validator (an ``ETag``, else ``Last-Modified``), ``If-Range``, so a file that changed upstream
+comes back whole (200) rather than spliced. A 200 answer to a range request starts over
+cleanly. Failures say whether another attempt may help (``transient``): connection errors,
+timeouts, 408, 425, 429 and 5xx do; other 4xx do not.
+"""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+import re
 
 import requests
 
 from dmconf import __version__
 from dmconf.errors import DownloadError
-from dmconf.fetch.base import CHUNK_SIZE, Fetcher, Progress
+from dmconf.fetch.base import CHUNK_SIZE, Fetcher, Sink
+from dmconf.fetch.retry import parse_retry_after
 
 # identity: the checksum is of the file as published, so ask servers not to re-encode it.
 HEADERS = {
     "User-Agent": f"dmconf/{__version__} (+https://pypi.org/project/dmconf/)",
     "Accept-Encoding": "identity",
 }
+TRANSIENT_STATUS = frozenset({408, 425, 429})
+CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
 
 
 class HTTPFetcher(Fetcher):
-    """GET the URL and stream its body."""
+    """GET the URL (the rest of it, when the sink holds a part) and stream the body."""
 
-    def fetch(self, url: str, out: BinaryIO, *, on_size: Progress, on_bytes: Progress) -> None:
+    def fetch(self, url: str, sink: Sink) -> None:
+        offset, validator = sink.resume_point(url)
+        headers = dict(HEADERS)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
-            with requests.get(
-                url, stream=True, timeout=timeout, headers=HEADERS
-            ) as response:
-                if response.status_code >= 400:
-                    raise DownloadError(
-                        f"{url}: the server answered HTTP {response.status_code} "
-                        f"{response.reason or ''}".rstrip(),
-                        url=url, status=response.status_code,
-                    )
-                length = response.headers.get("Content-Length")
-                if length and length.isdigit() and "Content-Encoding" not in response.headers:
-                    on_size(int(length))
-                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=True):
-                    out.write(chunk)
-                    on_bytes(len(chunk))
+            with requests.get(url, stream=True, timeout=timeout, headers=headers) as response:
+                total = self._begin(url, response, offset, sink)
+                received = 0
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    sink.write(chunk)
+                    received += len(chunk)
         except requests.RequestException as exc:
-            raise DownloadError(f"{url}: {_reason(exc)}", url=url) from None
+            raise DownloadError(f"{url}: {_reason(exc)}", url=url, transient=True) from None
+        if total is not None and received < total:
+            raise DownloadError(
+                f"{url}: the transfer stopped after {received} of {total} bytes",
+                url=url, transient=True,
+            )
+
+    def _begin(
+        self, url: str, response: requests.Response, offset: int, sink: Sink
+    ) -> int | None:
+        """Check the status, tell the sink where the answer starts; return the bytes to come."""
+        status = response.status_code
+        start, size = _content_range(response.headers.get("Content-Range"))
+        if status == 416 and offset and size == offset:
+            sink.begin(url, offset, _validator(response), size)  # held bytes were all of it
+            return 0
+        if status == 416 or (status == 206 and start != offset):
+            sink.begin(url, 0, None, None)  # the held bytes are of no use: start over
+            raise DownloadError(
+                f"{url}: the server refused to continue at byte {offset}; starting over",
+                url=url, status=status, transient=True,
+            )
+        if status >= 400:
+            transient = status in TRANSIENT_STATUS or status >= 500
+            raise DownloadError(
+                f"{url}: the server answered HTTP {status} {response.reason or ''}".rstrip(),
+                url=url, status=status, transient=transient,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.isdigit() else None
+        if "Content-Encoding" in response.headers:
+            expected = None  # the length is of the encoded body
+        begin_at = offset if status == 206 else 0  # 200 to a range: the whole file again
+        full = size if status == 206 else expected
+        sink.begin(url, begin_at, _validator(response), full)
+        return expected
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """``(first byte, full size)`` of a ``Content-Range`` header (None where absent)."""
+    match = CONTENT_RANGE.fullmatch(value.strip()) if value else None
+    if not match:
+        return None, None
+    first, size = match.groups()
+    return (int(first) if first else None), (int(size) if size != "*" else None)
+
+
+def _validator(response: requests.Response) -> str | None:
+    """What If-Range may carry: a strong ETag, else Last-Modified."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
 
 
 def _reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectTimeout):
         return "timed out while connecting"
-    if isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError):
-        return f"the transfer stopped before the end ({type(exc).__name__})"
+    if isinstance(exc, requests.ReadTimeout) or "Read timed out" in str(exc):
+        return "no data for too long (read timeout)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError) and (
+        "IncompleteRead" in str(exc) or "Connection broken" in str(exc)
+    ):
+        return "the connection dropped before the end of the transfer"
     if isinstance(exc, requests.ConnectionError):
         return "cannot connect (no network, wrong host, or the server is down)"
     return str(exc)

@@ -1,41 +1,116 @@
-"""Single-file decompressors: gunzip, bunzip2, unxz (Python's gzip, bz2 and lzma)."""
+"""Single-file decompressors (gunzip, bunzip2, unxz) fed chunk by chunk while downloading.
+
+The download streams through sha256 into its partial file *and* through the decompressor into
+the output file, so a compressed resource is read once: one pass from the network to the
+decompressed file. Resuming replays the partial file through the decompressor first (the
+decompressor's state cannot be saved across processes, re-reading local bytes is cheap). The
+output stays under a temporary name until the download's sha256 is verified.
+
+Concatenated streams (``cat a.gz b.gz``) are decompressed like ``gzip -d`` does; trailing bytes
+after the first xz stream are ignored like Python's ``lzma.open`` does.
+"""
 
 from __future__ import annotations
 
 import bz2
-import gzip
+import hashlib
 import lzma
-import shutil
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from dmconf.errors import UnpackError
 from dmconf.unpack.base import Unpacker
 
-OPENERS: dict[str, Callable[[Path, str], IO[bytes]]] = {
-    "gunzip": gzip.open, "bunzip2": bz2.open, "unxz": lzma.open,  # type: ignore[dict-item]
+__all__ = ["Decompressor", "StreamDecompressor"]
+
+FACTORIES: dict[str, Callable[[], Any]] = {
+    "gunzip": lambda: zlib.decompressobj(wbits=16 + zlib.MAX_WBITS),
+    "bunzip2": bz2.BZ2Decompressor,
+    "unxz": lambda: lzma.LZMADecompressor(format=lzma.FORMAT_AUTO),
 }
-COPY_BUFFER = 1 << 20
+FORMATS = {"gunzip": "gzip", "bunzip2": "bzip2", "unxz": "xz"}
+ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
+
+
+class Decompressor:
+    """Decompress what is written into ``path``; hash the output (for ``dmconf verify``).
+
+    A corrupt stream does not raise at once: it sets :attr:`error`, and the caller decides
+    after checking the download's sha256 (a mismatch explains a corrupt stream better).
+    """
+
+    def __init__(self, method: str, path: Path) -> None:
+        self.method = method
+        self.path = path
+        self.error: str | None = None
+        self._out = open(path, "wb")  # noqa: SIM115 - closed by finish()/close()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything written: the download starts over."""
+        self._out.seek(0)
+        self._out.truncate()
+        self._engine = FACTORIES[self.method]()
+        self._fed = False  # whether the current engine has seen input
+        self._streams = 0
+        self._done = False  # unxz: the first stream ended, the rest is ignored
+        self.error = None
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        if self.error is not None or self._done:
+            return
+        try:
+            while data:
+                self._fed = True
+                self._emit(self._engine.decompress(data))
+                if not self._engine.eof:
+                    return
+                self._streams += 1
+                data = self._engine.unused_data
+                self._engine, self._fed = FACTORIES[self.method](), False
+                if self.method == "unxz":
+                    self._done = True  # what follows an xz stream is padding or junk: ignored
+                    return
+        except ERRORS as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # disk full, permission denied: not the stream's fault
+            if self._streams and self.method == "gunzip" and not data.strip(b"\0"):
+                self._engine, self._fed = FACTORIES[self.method](), False
+                return  # zero padding after the last member, as gzip -d accepts
+            self.error = f"not a valid {FORMATS[self.method]} stream ({exc})"
+
+    def finish(self) -> str:
+        """Close the output; return its sha256. Raises UnpackError if the stream was bad."""
+        self._out.close()
+        if self.error is None and (self._fed or not self._streams):
+            self.error = f"the {FORMATS[self.method]} stream is truncated"
+        if self.error is not None:
+            raise UnpackError(f"{self.path.name}: cannot {self.method}: {self.error}",
+                              path=str(self.path))
+        return self.hash.hexdigest()
+
+    def close(self) -> None:
+        self._out.close()
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self.hash.update(data)
+            self._out.write(data)
 
 
 class StreamDecompressor(Unpacker):
-    """Decompress one file into one file."""
+    """``gunzip``, ``bunzip2``, ``unxz``: decompress one file into one file, while downloading."""
+
+    streams = True
 
     def __init__(self, method: str) -> None:
         self.method = method
 
-    def unpack(self, source: Path, target: Path) -> None:
-        opener = OPENERS[self.method]
-        try:
-            with opener(source, "rb") as compressed, open(target, "xb") as out:
-                shutil.copyfileobj(compressed, out, COPY_BUFFER)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise  # disk full, permission denied: not the archive's fault
-            raise UnpackError(
-                f"{source.name}: cannot {self.method} ({exc}); the file is not a valid "
-                f"{self.method[2:] if self.method != 'bunzip2' else 'bzip2'} stream",
-                path=str(source),
-            ) from None
+    def open_stream(self, target: Path) -> Decompressor:
+        return Decompressor(self.method, target)
+
+    def unpack(self, source: Path, target: Path) -> str:  # pragma: no cover - streamed instead
+        raise NotImplementedError("stream decompressors unpack while downloading")

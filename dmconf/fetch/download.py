@@ -1,0 +1,199 @@
+"""One resource's bytes on their way to disk: the partial file, its sha256, the streaming
+decompressor and the progress bar, and the naming that lets a later run resume.
+
+Partial files are named per process, ``.<key>.<pid>@<host>.part`` (with ``.part.json`` holding
+the URL and validator for ``If-Range``), so no two processes ever write one file, even where
+locks do not work (some NFS, Lustre). A later run *adopts* the partial of a process that is gone
+(:func:`reclaim`): same host and its pid no longer runs, or another host and untouched for a day.
+Adoption is a rename, atomic on every file system, so two adopters cannot share one partial.
+Locks only save bandwidth; the sha256 of the whole download decides what is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from dmconf.errors import DownloadError
+from dmconf.progress import Bar
+
+__all__ = ["Download", "reclaim", "remove_path", "temp_path"]
+
+log = logging.getLogger("dmconf")
+
+HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
+LEFTOVER = re.compile(r"(\d+)@(.+?)\.(part|part\.json|unpack)")
+STALE_ELSEWHERE = 24 * 3600  # seconds untouched before another host's leftovers are taken
+
+
+def temp_path(folder: Path, key: str, kind: str) -> Path:
+    """This process's temporary ``kind`` (``part``, ``unpack``) for resource ``key``."""
+    return folder / f".{key}.{os.getpid()}@{HOST}.{kind}"
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, link or folder if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _gone(pid: int, host: str, path: Path) -> bool:
+    """Whether the process that owns a leftover no longer uses it."""
+    if host != HOST:
+        try:
+            return time.time() - path.lstat().st_mtime > STALE_ELSEWHERE
+        except FileNotFoundError:
+            return False
+    if pid == os.getpid():
+        return True  # ours, from an earlier attempt; the resource lock keeps our threads apart
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, under another user
+    return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
+def reclaim(folder: Path, key: str) -> Path:
+    """Clean the leftovers of gone processes for ``key``; return this process's partial path.
+
+    The largest partial left by a gone process becomes ours (renamed), so the download resumes
+    from it; other leftovers (smaller partials, half-extracted folders) are removed.
+    """
+    mine = temp_path(folder, key, "part")
+    prefix = f".{key}."
+    partials: list[Path] = []
+    for entry in os.scandir(folder):
+        match = LEFTOVER.fullmatch(entry.name[len(prefix):]) if entry.name.startswith(
+            prefix) else None
+        path = Path(entry.path)
+        if match is None or not _gone(int(match[1]), match[2], path):
+            continue
+        if match[3] == "part":
+            partials.append(path)
+        elif match[3] == "unpack" or not path.with_suffix("").exists():  # or an orphan .json
+            remove_path(path)
+    partials.sort(key=_size, reverse=True)
+    for index, path in enumerate(partials):
+        meta = path.with_name(path.name + ".json")
+        if index == 0 and path != mine:
+            with contextlib.suppress(FileNotFoundError):  # another process adopted it first
+                os.replace(path, mine)
+                os.replace(meta, mine.with_name(mine.name + ".json"))
+        elif index > 0:
+            remove_path(path)
+            remove_path(meta)
+    return mine
+
+
+class Download:
+    """The sink a fetcher writes into (see :class:`dmconf.fetch.base.Sink`).
+
+    Every byte goes to the partial file, the sha256, the decompressor (if any) and the bar.
+    Bytes already in the partial file are replayed through the same path first.
+    """
+
+    def __init__(self, path: Path, stream: Any, bar: Bar,
+                 cancel: threading.Event | None = None, limit: int | None = None) -> None:
+        self.path = path
+        self.limit = limit  # the definition's size: more bytes than that are wrong bytes
+        self.meta_path = path.with_name(path.name + ".json")
+        self.stream = stream
+        self.bar = bar
+        self.cancel = cancel
+        self.hash = hashlib.sha256()
+        self.size = 0  # bytes held
+        self.received = 0  # bytes that came over the network in this run
+        self.resumed = False  # whether some answer continued bytes held from before
+        self.meta: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            self.meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        self.file = open(path, "ab")  # noqa: SIM115 - closed by close()
+        with open(path, "rb") as held:
+            while chunk := held.read(1 << 20):
+                self._consume(chunk)
+        if limit is not None and self.size > limit:
+            self.restart()
+
+    def resume_point(self, url: str) -> tuple[int, str | None]:
+        validator = self.meta.get("validator") if self.meta.get("url") == url else None
+        return self.size, validator
+
+    def begin(self, url: str, offset: int, validator: str | None, total: int | None) -> None:
+        if offset == 0 and self.size:
+            self.restart()
+        elif offset:
+            self.resumed = True
+            log.info("%s: resuming at byte %d", url, offset)
+        if self.meta != {"url": url, "validator": validator}:
+            self.meta = {"url": url, "validator": validator}
+            self.meta_path.write_text(json.dumps(self.meta), encoding="utf-8")
+        self.bar.set_total(total)
+
+    def write(self, data: bytes) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt
+        if self.limit is not None and self.size + len(data) > self.limit:
+            url = self.meta.get("url")
+            raise DownloadError(
+                f"{url}: the server sent more than the {self.limit} bytes the definition "
+                "expects (its size field); the bytes were dropped", url=url, oversize=True,
+            )
+        self.file.write(data)
+        self.received += len(data)
+        self._consume(data)
+
+    def restart(self) -> None:
+        """Drop the bytes held: the next answer starts at byte 0."""
+        self.file.truncate(0)
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.resumed = False
+        if self.stream is not None:
+            self.stream.reset()
+        self.bar.reset()
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
+
+    def close(self) -> None:
+        try:
+            self.file.close()  # may fail to flush (disk full): the rest is closed anyway
+        finally:
+            if self.stream is not None:
+                self.stream.close()
+            self.bar.close()
+
+    def discard(self) -> None:
+        """Close and delete the partial file and its metadata."""
+        self.close()
+        remove_path(self.path)
+        remove_path(self.meta_path)
+
+    def _consume(self, data: bytes) -> None:
+        self.hash.update(data)
+        self.size += len(data)
+        if self.stream is not None:
+            self.stream.write(data)
+        self.bar.advance(len(data))
