@@ -1,8 +1,9 @@
 """The prepare flow: from a dataset id to a verified folder and a typed object.
 
-Read :func:`prepare` top to bottom: resolve the definition, return at once if the folder is
-already prepared (a few ``stat`` calls), otherwise fetch the missing resources in parallel, mark
-the dataset prepared, and build the typed object with absolute paths. One resource
+Read :func:`prepare` top to bottom: resolve the definition, build the typed object with
+absolute paths (so a wrong ``type`` or ``data`` fails before any download), return it at once
+if the folder is already prepared (a few ``stat`` calls), otherwise fetch the missing resources
+in parallel and mark the dataset prepared. One resource
 (:func:`_materialise`) is fetched under its own lock: adopt what a killed run left, download the
 rest (resuming, retrying, then trying mirrors; hashing and, for single-file decompression,
 decompressing as bytes arrive), verify, unpack into a temporary name, move into place.
@@ -55,6 +56,7 @@ def prepare(
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     folder = settings.dataset_folder(definition.id)
+    typed = build_object(definition, folder)  # a wrong type or data fails before any download
     state = DatasetState(folder)
     if not state.is_prepared(definition):
         missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
@@ -67,7 +69,7 @@ def prepare(
         with _storage(definition.id, folder):
             DatasetState(folder).mark_prepared(definition)
         log.info("%s", job.summary.line(folder))
-    return build_object(definition, folder)
+    return typed
 
 
 def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None = None) -> bool:

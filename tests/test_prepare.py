@@ -166,3 +166,13 @@ def test_prepare_json_has_the_id_and_absolute_paths(mnist_env, server):
         for item in ("images", "labels"):
             path = dumped[part][item]["path"]
             assert os.path.isabs(path) and os.path.isfile(path)
+
+
+def test_a_wrong_data_structure_fails_before_any_download(env, server, mnist):
+    definition = yaml.safe_load(mnist_definition(server, mnist))
+    definition["data"]["train"]["images"]["type"] = "csv-typo"
+    env.define("test.typo", yaml.safe_dump(definition))
+    with pytest.raises(dmconf.DataTypeError, match="unknown type 'csv-typo'"):
+        dmconf.prepare("test.typo")
+    assert server.log == [], "nothing may be downloaded for a definition that cannot be built"
+    assert not env.folder("test.typo").exists()
