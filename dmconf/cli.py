@@ -232,7 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except KeyboardInterrupt:
-        print("dmconf: interrupted", file=sys.stderr)
+        # A progress bar may still hold the terminal's line: start the message on a new one.
+        newline = "\n" if sys.stderr.isatty() else ""
+        print(f"{newline}dmconf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (DmconfError, OSError) as exc:
         if args.debug:

@@ -87,7 +87,8 @@ def settings_file(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
-    if not path.is_file():
+    # Any readable non-folder will do: DMCONF_SETTINGS=/dev/null means "no settings file".
+    if not path.exists() or path.is_dir():
         if explicit:
             raise SettingsError(
                 f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"

@@ -49,3 +49,11 @@ def test_a_missing_explicit_settings_file_is_an_error(env, monkeypatch, tmp_path
     monkeypatch.setenv("DMCONF_SETTINGS", str(tmp_path / "nope.yaml"))
     with pytest.raises(SettingsError, match="not a file"):
         load_settings()
+    monkeypatch.setenv("DMCONF_SETTINGS", str(tmp_path))
+    with pytest.raises(SettingsError, match="not a file"):
+        load_settings()
+
+
+def test_dev_null_means_no_settings_file(env, monkeypatch):
+    monkeypatch.setenv("DMCONF_SETTINGS", "/dev/null")
+    assert load_settings().retries == 5
