@@ -15,9 +15,9 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
 from dmconf.settings import Settings, load_settings
@@ -96,10 +96,17 @@ class Entry:
         return self._metadata
 
 
-def _plugin_roots() -> Iterator[Root]:
+class InstalledEntryPoints(Protocol):
+    """What ``importlib.metadata.entry_points()`` returns (its class differs by Python version)."""
+
+    def select(self, *, group: str) -> Iterable[EntryPoint]: ...
+
+
+def _plugin_roots(installed: InstalledEntryPoints | None = None) -> Iterator[Root]:
     import importlib.util
 
-    for ep in entry_points(group=CATALOG_GROUP):
+    installed = installed if installed is not None else entry_points()
+    for ep in installed.select(group=CATALOG_GROUP):
         try:
             spec = importlib.util.find_spec(ep.value)
         except (ImportError, ValueError) as exc:
@@ -142,11 +149,14 @@ class Catalog:
     def from_settings(cls, settings: Settings | None = None) -> Catalog:
         settings = settings or load_settings()
         roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
-        roots += list(_plugin_roots())
+        # One scan of the installed distributions serves both entry point groups: each scan
+        # reads every distribution's metadata, the largest cost of building a catalogue.
+        installed = entry_points()
+        roots += list(_plugin_roots(installed))
         roots.append(Root(bundled_root(), "bundled catalogue"))
         from dmconf.entrypoints import python_entries
 
-        return cls(roots, python_entries())
+        return cls(roots, python_entries(installed))
 
     @cached_property
     def entries(self) -> dict[str, Entry]:

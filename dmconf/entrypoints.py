@@ -25,11 +25,13 @@ import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dmconf.catalog import SEARCHED_FIELDS, Entry
-from dmconf.definition import DatasetDefinition
+from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
 from dmconf.errors import DefinitionError, DuplicateDataset
+
+if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
+    from dmconf.definition import DatasetDefinition
 
 __all__ = ["DATASETS_GROUP", "PythonEntry", "index_file", "python_entries"]
 
@@ -63,6 +65,7 @@ class PythonEntry(Entry):
 
     def definition(self) -> DatasetDefinition:
         """Import the module and build the definition (the entry name is the id)."""
+        from dmconf.definition import DatasetDefinition
         from dmconf.definitions import PythonDataset
 
         obj = self._load()
@@ -102,10 +105,15 @@ class PythonEntry(Entry):
             ) from exc
 
 
-def python_entries() -> list[PythonEntry]:
-    """Every dataset of the ``dmconf.datasets`` group; two with one id are an error."""
+def python_entries(installed: InstalledEntryPoints | None = None) -> list[PythonEntry]:
+    """Every dataset of the ``dmconf.datasets`` group; two with one id are an error.
+
+    ``installed`` is a scan of every entry point (``importlib.metadata.entry_points()``) when
+    the caller already has one.
+    """
     found: dict[str, PythonEntry] = {}
-    for ep in entry_points(group=DATASETS_GROUP):
+    installed = installed if installed is not None else entry_points()
+    for ep in installed.select(group=DATASETS_GROUP):
         dist = getattr(ep, "dist", None)
         name = f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
         module_file = _module_file(ep.value.partition(":")[0])

@@ -94,11 +94,17 @@ def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
                 f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"
             )
         return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"settings file {path}: cannot be read: {exc.strerror}") from exc
+    if not text.strip():
+        return {}  # an empty file (or /dev/null) needs no YAML parser
     import yaml
 
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise SettingsError(f"settings file {path}: cannot be read as YAML: {exc}") from exc
     if content is None:
         return {}
