@@ -40,6 +40,10 @@ def test_the_wheel_holds_datasets_conf_and_typing(wheel):
     }
     assert expected_conf and expected_conf <= bundled
     assert "dmconf/py.typed" in names
+    # Hydra finds dmconf through this module; hydra_plugins must stay a namespace package
+    # (an __init__.py there would hide every other distribution's Hydra plugins).
+    assert "hydra_plugins/dmconf_plugin/dmconf_plugin.py" in names
+    assert "hydra_plugins/__init__.py" not in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "dmconf = dmconf.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not [n for n in names if n.startswith(("tests/", "datasets/", "conf/"))], (
