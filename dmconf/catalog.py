@@ -25,7 +25,7 @@ from dmconf.settings import Settings, load_settings
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
-__all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root", "default_catalog"]
+__all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
@@ -227,7 +227,3 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
-
-def default_catalog(settings: Settings | None = None) -> Catalog:
-    """The catalogue for ``settings`` (default: from the environment)."""
-    return Catalog.from_settings(settings)

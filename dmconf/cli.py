@@ -129,7 +129,7 @@ def _info(args: argparse.Namespace) -> None:
         "resources:",
     ]
     for key, resource in definition.resources.items():
-        size = _human(resource.size) if resource.size is not None else "size unknown"
+        size = _size_with_bytes(resource.size)
         lines.append(f"  {key}: {size}, unpack {resource.unpack}")
         lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
         lines.append(f"    url    {resource.url}")
@@ -137,13 +137,13 @@ def _info(args: argparse.Namespace) -> None:
     _out("\n".join(lines))
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit} ({size} B)"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
+def _size_with_bytes(size: int | None) -> str:
+    """``9.5 MiB (9912422 B)``: readable, and exact for comparing with a server's listing."""
+    from dmconf.progress import human_size
+
+    if size is None:
+        return "size unknown"
+    return human_size(size) if size < 1024 else f"{human_size(size)} ({size} B)"
 
 
 def _prepare(args: argparse.Namespace) -> None:

@@ -145,7 +145,7 @@ def _run_all(
 
 def _materialise(job: _Job, key: str, resource: Resource) -> None:
     """Fetch, verify and unpack one resource into ``folder/key``, under the resource's lock."""
-    from dmconf.fetch.download import reclaim, remove_path, temp_path
+    from dmconf.fetch.download import reclaim, remove_partial, remove_path, temp_path
     from dmconf.lock import locked
     from dmconf.unpack import unpacker_for
 
@@ -167,13 +167,11 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 DatasetState(folder).record(key, sha256, materialised)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
-                remove_path(part)  # nothing worth resuming: leave no temporary behind
-                remove_path(part.with_name(part.name + ".json"))
+                remove_partial(part)  # nothing worth resuming: leave no temporary behind
             raise
         finally:
             remove_path(unpacked)
-        remove_path(part)
-        remove_path(part.with_name(part.name + ".json"))
+        remove_partial(part)
         log.info("%s: %s ready (%s)", definition.id, key, folder / key)
 
 

@@ -67,13 +67,6 @@ class DatasetState:
     def mark_prepared(self, definition: DatasetDefinition) -> None:
         self._update(lambda: setattr(self, "digest", definition.content_digest()))
 
-    def forget(self) -> None:
-        def clear() -> None:
-            self.digest = None
-            self.resources = {}
-
-        self._update(clear)
-
     def _update(self, change: Callable[[], None]) -> None:
         """Re-read, change and write the state under its lock, so no writer loses another's."""
         from filelock import FileLock

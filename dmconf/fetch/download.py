@@ -41,6 +41,17 @@ def temp_path(folder: Path, key: str, kind: str) -> Path:
     return folder / f".{key}.{os.getpid()}@{HOST}.{kind}"
 
 
+def meta_path(part: Path) -> Path:
+    """The metadata file (URL and validator) kept beside a partial download."""
+    return part.with_name(part.name + ".json")
+
+
+def remove_partial(part: Path) -> None:
+    """Remove a partial download and its metadata."""
+    remove_path(part)
+    remove_path(meta_path(part))
+
+
 def remove_path(path: Path) -> None:
     """Remove a file, link or folder if it exists."""
     if path.is_dir() and not path.is_symlink():
@@ -96,14 +107,12 @@ def reclaim(folder: Path, key: str) -> Path:
             remove_path(path)
     partials.sort(key=_size, reverse=True)
     for index, path in enumerate(partials):
-        meta = path.with_name(path.name + ".json")
         if index == 0 and path != mine:
             with contextlib.suppress(FileNotFoundError):  # another process adopted it first
                 os.replace(path, mine)
-                os.replace(meta, mine.with_name(mine.name + ".json"))
+                os.replace(meta_path(path), meta_path(mine))
         elif index > 0:
-            remove_path(path)
-            remove_path(meta)
+            remove_partial(path)
     return mine
 
 
@@ -118,7 +127,7 @@ class Download:
                  cancel: threading.Event | None = None, limit: int | None = None) -> None:
         self.path = path
         self.limit = limit  # the definition's size: more bytes than that are wrong bytes
-        self.meta_path = path.with_name(path.name + ".json")
+        self.meta_path = meta_path(path)
         self.stream = stream
         self.bar = bar
         self.cancel = cancel
@@ -184,12 +193,6 @@ class Download:
             if self.stream is not None:
                 self.stream.close()
             self.bar.close()
-
-    def discard(self) -> None:
-        """Close and delete the partial file and its metadata."""
-        self.close()
-        remove_path(self.path)
-        remove_path(self.meta_path)
 
     def _consume(self, data: bytes) -> None:
         self.hash.update(data)
