@@ -126,9 +126,13 @@ def _plugin_roots(installed: InstalledEntryPoints | None = None) -> Iterator[Roo
             yield Root(Path(location), owner)
 
 
-def _walk(root: Root) -> Iterator[Entry]:
+def _walk(root: Root, unreadable: list[str]) -> Iterator[Entry]:
     base = str(root.path)
-    for folder, dirs, files in os.walk(base):
+
+    def skipped(exc: OSError) -> None:
+        unreadable.append(f"{exc.filename} ({root.origin}): {exc.strerror}")
+
+    for folder, dirs, files in os.walk(base, onerror=skipped):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         rel = os.path.relpath(folder, base)
         prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
@@ -144,16 +148,24 @@ class Catalog:
     def __init__(self, roots: Iterable[Root], python: Iterable[Entry] = ()) -> None:
         self.roots = list(roots)
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
+        # Folders that could not be listed (a root that is a file, a permission denied...),
+        # one line each; filled when the entries are read, which goes on without them.
+        self.unreadable: list[str] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Catalog:
+    def from_settings(cls, settings: Settings | None = None, *, plugins: bool = True) -> Catalog:
+        """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
+        bundled catalogue."""
         settings = settings or load_settings()
         roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
+        bundled = Root(bundled_root(), "bundled catalogue")
+        if not plugins:
+            return cls([*roots, bundled])
         # One scan of the installed distributions serves both entry point groups: each scan
         # reads every distribution's metadata, the largest cost of building a catalogue.
         installed = entry_points()
         roots += list(_plugin_roots(installed))
-        roots.append(Root(bundled_root(), "bundled catalogue"))
+        roots.append(bundled)
         from dmconf.entrypoints import python_entries
 
         return cls(roots, python_entries(installed))
@@ -163,11 +175,15 @@ class Catalog:
         found: dict[str, Entry] = {}
         seen_roots: set[Path] = set()
         for root in self.roots:
+            if not root.path.is_dir():
+                if root.path.exists():
+                    self.unreadable.append(f"{root.path} ({root.origin}): not a folder")
+                continue
             resolved = root.path.resolve()
-            if resolved in seen_roots or not root.path.is_dir():
+            if resolved in seen_roots:
                 continue
             seen_roots.add(resolved)
-            for entry in _walk(root):
+            for entry in _walk(root, self.unreadable):
                 if entry.id in found:
                     raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
                 found[entry.id] = entry

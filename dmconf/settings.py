@@ -15,13 +15,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dmconf.errors import SettingsError, describe_validation
+from dmconf.settings_sources import (
+    DEFAULT_HYDRA_GROUP,
+    ENV_CATALOG,
+    ENV_DATA,
+    ENV_HYDRA_GROUP,
+    ENV_OFFLINE,
+    ENV_SETTINGS,
+    hydra_group,
+    read_settings_file,
+    settings_file,
+)
 
 __all__ = ["Settings", "load_settings", "settings_file"]
-
-ENV_DATA = "DMCONF_DATA"
-ENV_CATALOG = "DMCONF_CATALOG"
-ENV_OFFLINE = "DMCONF_OFFLINE"
-ENV_SETTINGS = "DMCONF_SETTINGS"
 
 
 def _default_data() -> Path:
@@ -60,6 +66,10 @@ class Settings(BaseModel):
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )
+    hydra_group: str | None = Field(
+        default=DEFAULT_HYDRA_GROUP,
+        description="the Hydra config group listing the catalogue; empty or off: no group",
+    )
 
     @field_validator("data", mode="after")
     @classmethod
@@ -71,46 +81,14 @@ class Settings(BaseModel):
     def _expand_catalogs(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
         return tuple(p.expanduser().absolute() for p in value)
 
+    @field_validator("hydra_group", mode="before")
+    @classmethod
+    def _check_hydra_group(cls, value: Any) -> str | None:
+        return hydra_group(value)
+
     def dataset_folder(self, dataset_id: str) -> Path:
         """The folder of a dataset: ``<data>/com/lecun/mnist``."""
         return self.data.joinpath(*dataset_id.split("."))
-
-
-def settings_file(environ: Mapping[str, str] | None = None) -> Path:
-    """The settings file in use: ``$DMCONF_SETTINGS`` or the user config folder's."""
-    explicit = (os.environ if environ is None else environ).get(ENV_SETTINGS)
-    if explicit:
-        return Path(explicit).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("dmconf", appauthor=False)) / "settings.yaml"
-
-
-def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
-    # Any readable non-folder will do: DMCONF_SETTINGS=/dev/null means "no settings file".
-    if not path.exists() or path.is_dir():
-        if explicit:
-            raise SettingsError(
-                f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"
-            )
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read: {exc.strerror}") from exc
-    if not text.strip():
-        return {}  # an empty file (or /dev/null) needs no YAML parser
-    import yaml
-
-    try:
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read as YAML: {exc}") from exc
-    if content is None:
-        return {}
-    if not isinstance(content, dict):
-        raise SettingsError(f"settings file {path}: expected a mapping of keys, got {content!r}")
-    return content
 
 
 def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -121,11 +99,14 @@ def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any)
     """
     env = os.environ if environ is None else environ
     path = settings_file(env)
-    values = _read_file(path, explicit=bool(env.get(ENV_SETTINGS)))
+    values = read_settings_file(path, explicit=bool(env.get(ENV_SETTINGS)))
     source = f"settings file {path}" if values else "settings"
     if env.get(ENV_DATA):
         values["data"] = env[ENV_DATA]
         source += f" / {ENV_DATA}"
+    if ENV_HYDRA_GROUP in env:
+        values["hydra_group"] = env[ENV_HYDRA_GROUP]
+        source += f" / {ENV_HYDRA_GROUP}"
     if env.get(ENV_CATALOG):
         env_roots = [p for p in env[ENV_CATALOG].split(os.pathsep) if p]
         values["catalogs"] = [*env_roots, *values.get("catalogs", [])]
