@@ -39,6 +39,13 @@ YAML_APP = {
     "conf/config.yaml": "dataset: mnist\nlr: 0.1\n",
 }
 
+# The key in a config the primary one merges at the root.
+BASE_APP = {
+    "app.py": YAML_APP["app.py"],
+    "conf/config.yaml": "defaults:\n  - base\n  - _self_\n\nlr: 0.1\n",
+    "conf/base.yaml": "dataset: mnist\n",
+}
+
 DATACLASS_APP = {
     "app.py": PRINT_CONFIG.format(
         config_path="None",
@@ -74,7 +81,9 @@ def warnings_of(proc) -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.startswith("dmconf: warning: ")]
 
 
-@pytest.mark.parametrize("files", [YAML_APP, DATACLASS_APP], ids=["yaml", "dataclass"])
+@pytest.mark.parametrize(
+    "files", [YAML_APP, BASE_APP, DATACLASS_APP], ids=["yaml", "yaml-base", "dataclass"]
+)
 def test_an_app_with_a_plain_dataset_key_works_as_before(
     files: dict[str, str], tmp_path: Path, mnist_env: Env, server: FileServer
 ) -> None:

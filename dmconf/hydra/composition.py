@@ -42,12 +42,14 @@ class Composition:
 
     def primary(self) -> ConfigResult | None:
         """The primary config as Hydra loads it (``None`` without one, or if it is missing)."""
-        if not self.config_name:
-            return None
+        return self.load(self.config_name) if self.config_name else None
+
+    def load(self, config_path: str) -> ConfigResult | None:
+        """A config as Hydra loads it, with its parsed defaults list (``None`` if missing)."""
         try:
-            result: ConfigResult | None = self.repository.load_config(self.config_name)
+            result: ConfigResult | None = self.repository.load_config(config_path)
             return result
-        except Exception:  # a broken primary config is Hydra's to report, not ours
+        except Exception:  # a broken config is Hydra's to report, not ours
             return None
 
 

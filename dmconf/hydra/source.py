@@ -55,6 +55,7 @@ __all__ = [
 SCHEME = "dmconf"
 OWN_GROUP = "dmconf"
 SUFFIX = ".yaml"
+_MAX_ROOT_CONFIGS = 32  # configs merged at the root read to find the app's own keys
 
 _warned: set[str] = set()
 
@@ -168,12 +169,12 @@ class DmconfConfigSource(ConfigSource):
         key = (composition.repository, composition.config_name)
         if self._owned is not None and self._owned[:2] == key:
             return self._owned[2]
-        self._reading_primary = True
+        self._reading_primary = True  # loading configs asks this source too: answer plainly
         try:
             primary = composition.primary()
+            kept = frozenset(_plain_keys(composition, primary, mine) if primary else ())
         finally:
             self._reading_primary = False
-        kept = frozenset(_plain_keys(primary, mine)) if primary is not None else frozenset()
         self._owned = (*key, kept)
         return kept
 
@@ -271,16 +272,34 @@ def _readable_catalog(group: str) -> Catalog:
     return catalog
 
 
-def _plain_keys(primary: ConfigResult, groups: frozenset[str]) -> Iterator[str]:
-    """The groups that ``primary`` has as a set key (not ``???``) and does not choose."""
+def _plain_keys(
+    composition: Composition, primary: ConfigResult, groups: frozenset[str]
+) -> Iterator[str]:
+    """The groups that the primary config, or a config its defaults list merges at the root
+    (``- base``), has as a set key (not ``???``), and that no defaults list chooses."""
+    from hydra.core.default_element import ConfigDefault, GroupDefault
     from omegaconf import DictConfig, OmegaConf
 
-    config = primary.config
-    if not isinstance(config, DictConfig):
-        return
-    chosen = {getattr(d, "group", None) for d in primary.defaults_list or ()}
-    for group in groups:
-        if group in config and group not in chosen and not OmegaConf.is_missing(config, group):
+    configs: list[DictConfig] = []
+    chosen: set[str] = set()
+    pending = [primary]
+    while pending and len(configs) < _MAX_ROOT_CONFIGS:
+        result = pending.pop()
+        if isinstance(result.config, DictConfig):
+            configs.append(result.config)
+        for default in result.defaults_list or ():
+            if isinstance(default, GroupDefault):
+                chosen.add(default.group or "")
+            elif (
+                isinstance(default, ConfigDefault)
+                and default.path
+                and not default.is_self()
+                and not default.package  # merged at the root, where the group's key would be
+            ):
+                loaded = composition.load(default.path.lstrip("/"))
+                pending += [loaded] if loaded is not None else []
+    for group in groups - chosen:
+        if any(group in c and not OmegaConf.is_missing(c, group) for c in configs):
             yield group
 
 
