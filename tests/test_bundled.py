@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dmconf.catalog import bundled_root
+from dmconf.cli import main
 from dmconf.definition import load_definition_file
 from dmconf.preparation import build_object
 
@@ -37,6 +38,17 @@ def test_bundled_definition_is_pinned_described_and_typed(path, tmp_path):
     assert set(definition.tags) & DOMAINS, f"tags must name a domain ({sorted(DOMAINS)})"
     obj = build_object(definition, tmp_path / "folder")
     assert obj.id == definition.id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", FILES, ids=_id)
+def test_info_of_every_bundled_dataset_shows_licence_and_citation(path, env, capsys):
+    definition = load_definition_file(path, _id(path))
+    assert main(["info", definition.id]) == 0
+    out = capsys.readouterr().out
+    assert f"license:   {definition.license}" in out
+    assert (definition.citation or "?").splitlines()[0] in out
+    assert main(["info", "--bibtex", definition.id]) == 0
+    assert capsys.readouterr().out.startswith("@")
 
 
 def test_the_catalogue_spans_forty_datasets_and_the_domains():
