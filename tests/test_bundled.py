@@ -4,7 +4,11 @@ download)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +63,19 @@ def test_the_catalogue_spans_forty_datasets_and_the_domains():
             domains.setdefault(tag, []).append(definition.id)
     assert len(FILES) >= 40
     assert {"image", "text", "tabular", "audio", "ir"} <= set(domains)
+
+
+def test_listing_the_catalogue_parses_no_yaml():
+    """`dmconf list` reads file names only: with 45 definitions, no YAML parser is loaded."""
+    code = (
+        "import sys, json\n"
+        "from dmconf.cli import main\n"
+        "main(['list'])\n"
+        "print(json.dumps(['yaml' in sys.modules, 'dmconf.definition' in sys.modules]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DMCONF_CATALOG"}
+    env["DMCONF_SETTINGS"] = os.devnull  # the bundled catalogue only
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    lines = out.stdout.splitlines()
+    assert len(lines) - 1 == len(FILES) and json.loads(lines[-1]) == [False, False]

@@ -232,7 +232,7 @@ def test_trec_formats_and_tsv_records(tmp_path):
     passages = Documents(path=tmp_path / "collection.tsv", format="tsv")
     assert passages.lookup()["1"] == {"id": "1", "text": "The Manhattan"}
     (tmp_path / "triples.tsv").write_text("q1\td1\td2\nbad\tline\n")
-    with pytest.raises(DataFormatError, match=r"line 2: expected 3 tab-separated columns"):
+    with pytest.raises(DataFormatError, match=r"line 2: expected 3 columns separated by"):
         list(Triplets(path=tmp_path / "triples.tsv").iter())
     (tmp_path / "broken.qrels").write_text("301 FT-2 1\n")
     with pytest.raises(DataFormatError, match="line 1: expected qid iter docid rel"):
@@ -261,3 +261,34 @@ def test_word_vectors(tmp_path):
     (tmp_path / "short.txt").write_bytes(b"the 0.1 0.2\n")
     with pytest.raises(DataFormatError, match=r"line 1: 2 values for 'the', expected 3"):
         WordVectors(path=tmp_path / "short.txt", dimension=3).head()
+
+
+def test_lookup_finds_ids_wherever_the_row_puts_them(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(formats.jsonl([
+        {"_id": 'quote"d', "text": "escaped id"},
+        {"metadata": {"_id": "nested"}, "_id": "outer", "text": "id after a nested one"},
+        {"text": "id last", "_id": 7},
+    ]))
+    docs = Documents(path=path).lookup()
+    assert sorted(docs) == ["7", "outer", 'quote"d']
+    assert docs["outer"]["text"] == "id after a nested one" and docs["7"]["id"] == "7"
+
+
+def test_gzipped_files_are_read_transparently(tmp_path):
+    import gzip
+
+    (tmp_path / "run.gz").write_bytes(gzip.compress(b"301 Q0 FT-2 1 12.5 bm25\n"))
+    assert Run(path=tmp_path / "run.gz").lookup() == {"301": {"FT-2": 12.5}}
+    (tmp_path / "corpus.jsonl.gz").write_bytes(gzip.compress(formats.jsonl(formats.BEIR_CORPUS)))
+    docs = Documents(path=tmp_path / "corpus.jsonl.gz")
+    assert list(docs.ids()) == ["d1", "d2", "d3"] and docs.lookup()["d3"]["text"] == "Rain falls."
+
+
+def test_triplets_say_whether_columns_hold_ids_or_texts(tmp_path):
+    (tmp_path / "triples.tsv").write_text("what is a cell\tCells divide.\tStars shine.\n")
+    triplets = Triplets(path=tmp_path / "triples.tsv", query_ids=False, document_ids=False)
+    [triplet] = triplets.iter()
+    assert triplet.query == "what is a cell" and triplet.negative == "Stars shine."
+    (tmp_path / "ids.csv").write_text("q1,d1,d2\n")
+    assert list(Triplets(path=tmp_path / "ids.csv", delimiter=",").iter()) == [("q1", "d1", "d2")]

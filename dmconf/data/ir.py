@@ -9,6 +9,7 @@ file once for line offsets, then reads one line per id; qrels and runs group by 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from pydantic import Field
 
 from dmconf.data import Base, File
-from dmconf.data.reading import LineLookup, json_line, open_text
+from dmconf.data.reading import LineLookup, json_line, open_binary, open_text
 from dmconf.errors import DataFormatError
 
 T = TypeVar("T")
@@ -34,6 +35,10 @@ __all__ = [
     "Triplet",
     "Triplets",
 ]
+
+
+# `{"field": "string"` at the start of a JSON Lines row: the field's name and its JSON string.
+_LEADING_STRING_FIELD = re.compile(rb'\s*\{\s*"([^"\\]*)"\s*:\s*("(?:[^"\\]|\\.)*")')
 
 
 class Records(File):
@@ -65,6 +70,12 @@ class Records(File):
     def _key(self, number: int, line: bytes) -> str:
         if self.format == "tsv":
             return line.split(b"\t", 1)[0].strip().decode("utf-8", "replace")
+        # Fast path: a line that starts with the id field (BEIR writes `{"_id": "..."`) needs
+        # no full JSON parse to index; any other line is parsed.
+        first = _LEADING_STRING_FIELD.match(line)
+        if first is not None and first.group(1) == self.id_field.encode():
+            quoted = first.group(2)
+            return quoted[1:-1].decode() if b"\\" not in quoted else str(json.loads(quoted))
         return str(self._parse(number, line)["id"])
 
     def iter(self) -> Iterator[dict[str, Any]]:
@@ -73,6 +84,13 @@ class Records(File):
             for number, line in enumerate(stream, 1):
                 if line.strip() and not (self.header and number == 1):
                     yield self._parse(number, line)
+
+    def ids(self) -> Iterator[str]:
+        """Every id, streamed (JSON Lines rows that start with their id are not fully parsed)."""
+        with open_binary(self.path) as stream:
+            for number, line in enumerate(stream, 1):
+                if line.strip() and not (self.header and number == 1):
+                    yield self._key(number, line)
 
     def head(self, count: int = 10) -> list[dict[str, Any]]:
         """The first ``count`` rows (reads only as far as them)."""
@@ -211,19 +229,26 @@ class Triplet(NamedTuple):
 
 
 class Triplets(File):
-    """Training triplets, tab-separated: query, positive, negative (ids or texts)."""
+    """Training triplets, one a line: query, positive document, negative document.
 
-    kind: Literal["ids", "texts"] = Field(default="ids", description="what the columns hold")
+    Each column holds an id or a text, as ``query_ids`` and ``document_ids`` say (MS MARCO's
+    ``qidpidtriples`` hold ids, its ``triples.train.small`` texts).
+    """
+
+    delimiter: str = Field(default="\t", description="column separator")
+    query_ids: bool = Field(default=True, description="the first column is a query id")
+    document_ids: bool = Field(default=True, description="the other two are document ids")
 
     def iter(self) -> Iterator[Triplet]:
         with open_text(self.path) as stream:
             for number, line in enumerate(stream, 1):
-                fields = line.rstrip("\r\n").split("\t")
+                fields = line.rstrip("\r\n").split(self.delimiter)
                 if fields == [""]:
                     continue
                 if len(fields) != 3:
                     raise DataFormatError(
-                        f"{self.path}, line {number}: expected 3 tab-separated columns, got "
+                        f"{self.path}, line {number}: expected 3 columns separated by "
+                        f"{self.delimiter!r}, got "
                         f"{len(fields)}", path=str(self.path),
                     )
                 yield Triplet(*fields)

@@ -8,12 +8,13 @@ once, remembering where each line starts, then seek straight to a line.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import importlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar, cast
 
 from dmconf.errors import DataFormatError, MissingExtra, NotPrepared
 
@@ -38,9 +39,14 @@ def _missing(path: Path) -> NotPrepared:
 
 @contextlib.contextmanager
 def open_text(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """Open a prepared text file; a missing file is :class:`NotPrepared`."""
+    """Open a prepared text file (gzipped if its name ends in ``.gz``); a missing file is
+    :class:`NotPrepared`."""
     try:
-        stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+        if path.suffix == ".gz":
+            stream: IO[str] = gzip.open(  # noqa: SIM115
+                path, "rt", encoding=encoding, errors="replace", newline="")
+        else:
+            stream = open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
     except FileNotFoundError:  # only the open is guarded: errors of the caller pass through
         raise _missing(path) from None
     with stream:
@@ -49,9 +55,14 @@ def open_text(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
 
 @contextlib.contextmanager
 def open_binary(path: Path) -> Iterator[IO[bytes]]:
-    """Open a prepared file for reading bytes; a missing file is :class:`NotPrepared`."""
+    """Open a prepared file for reading bytes (gunzipped if its name ends in ``.gz``: seeking
+    then decompresses from the start, so lookups in gzipped files are slow); a missing file is
+    :class:`NotPrepared`."""
     try:
-        stream = open(path, "rb")  # noqa: SIM115
+        if path.suffix == ".gz":
+            stream = cast(IO[bytes], gzip.GzipFile(path, "rb"))
+        else:
+            stream = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         raise _missing(path) from None
     with stream:
