@@ -66,7 +66,7 @@ def test_the_catalogue_spans_forty_datasets_and_the_domains():
 
 
 def test_listing_the_catalogue_parses_no_yaml():
-    """`dmconf list` reads file names only: with 45 definitions, no YAML parser is loaded."""
+    """`dmconf list` reads file names only: with the whole catalogue, no YAML parser is loaded."""
     code = (
         "import sys, json\n"
         "from dmconf.cli import main\n"

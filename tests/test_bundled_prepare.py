@@ -118,7 +118,26 @@ def _mnist():
     return {k: gzip.compress(idx_bytes(v)) for k, v in arrays.items()}
 
 
+def _conll2003():
+    return {"data": formats.zip_of({f"{s}.txt": formats.CONLL for s in ("train", "valid", "test")})}
+
+
+def _conll2002():
+    spanish = "Melbourne B-LOC\n( O\n\nEl O\n".encode("latin-1")
+    dutch = "-DOCSTART- -DOCSTART- O\nDe Art O\nbasket N O\n\nHé Int O\n".encode("latin-1")
+    return {f"{lang}_{part}": spanish if lang == "esp" else dutch
+            for lang in ("esp", "ned") for part in ("train", "testa", "testb")}
+
+
+def _check_conll2002(ds):
+    assert [s["token"] for s in ds.dutch.test.sentences()] == [["De", "basket"], ["Hé"]]
+    assert next(ds.spanish.train.sentences())["ner"] == ["B-LOC", "O"]
+
+
 CASES = {
+    "be.uantwerpen.clips.conll2003": (_conll2003, lambda ds: next(ds.test.sentences())["ner"]
+                                      == ["B-ORG", "O", "B-MISC"]),
+    "be.uantwerpen.clips.conll2002": (_conll2002, _check_conll2002),
     "com.lecun.mnist": (_mnist, lambda ds: ds.test.labels.data().tolist() == [7]),
     "edu.toronto.cs.kriz.cifar10": (_cifar10, _check_cifar10),
     "edu.stanford.ufldl.housenumbers": (
@@ -183,3 +202,37 @@ def test_bundled_definition_prepares_generated_files(env, server, dataset_id):
     env.define(f"test.{dataset_id}", yaml.safe_dump(raw, sort_keys=False))
     ds = prepare_dataset(f"test.{dataset_id}")
     assert check(ds) is not False
+
+
+def _serve(env, server, dataset_id, files, type_, data):
+    resources = {}
+    for key, (payload, unpack) in files.items():
+        server.files[f"{dataset_id}/{key}"] = payload
+        resources[key] = {"url": server.url(f"{dataset_id}/{key}"), "sha256": sha256(payload),
+                          "size": len(payload), "unpack": unpack}
+    env.define(dataset_id, yaml.safe_dump({"resources": resources, "type": type_, "data": data}))
+    return prepare_dataset(dataset_id)
+
+
+def test_types_without_a_bundled_dataset_prepare_from_generated_files(env, server):
+    """TREC topics, qrels, runs and triplets, and GloVe vectors in Stanford's zip layout."""
+    topics = b"<top>\n<num> Number: 301\n<title> Crime\n<desc> Description:\nFind.\n</top>\n"
+    ir = _serve(env, server, "test.trec", {
+        "corpus": (gzip.compress(formats.jsonl(formats.BEIR_CORPUS)), "gunzip"),
+        "topics": (topics, "none"),
+        "qrels": (b"301 0 d1 1\n301 0 d2 0\n", "none"),
+        "run": (b"301 Q0 d2 1 3.5 bm25\n301 Q0 d1 2 2.0 bm25\n", "none"),
+        "triples": (b"301\td1\td2\n", "none"),
+    }, "ir-collection", {
+        "documents": {"path": "corpus"}, "queries": {"path": "topics", "format": "trec"},
+        "qrels": {"test": {"path": "qrels"}}, "runs": {"bm25": {"path": "run"}},
+        "triplets": {"path": "triples"},
+    })
+    assert [q["title"] for q in ir.topics("test")] == ["Crime"]
+    assert ir.runs["bm25"].lookup() == {"301": {"d2": 3.5, "d1": 2.0}}
+    assert list(ir.triplets.iter()) == [("301", "d1", "d2")]
+    assert ir.documents.lookup()["d1"]["title"] == "Cells"
+    glove = _serve(env, server, "test.glove", {
+        "archive": (formats.zip_of({"glove.6B.50d.txt": formats.GLOVE}), "unzip"),
+    }, "word-vectors", {"path": "archive/glove.6B.50d.txt", "dimension": 3})
+    assert glove.vocabulary() == ["the", ",", "cat"]

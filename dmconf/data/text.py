@@ -96,6 +96,7 @@ class CoNLL(File):
 
     columns: list[str] = Field(description="name of each column, the token's first")
     delimiter: str | None = Field(default=None, description="column separator (default: spaces)")
+    encoding: str = Field(default="utf-8", description="text encoding (CoNLL-2002: latin-1)")
 
     def sentences(self) -> Iterator[dict[str, list[str]]]:
         """One mapping a sentence: column name to the list of its values, streamed.
@@ -103,7 +104,7 @@ class CoNLL(File):
         ``-DOCSTART-`` lines (document boundaries) are skipped.
         """
         current: dict[str, list[str]] = {c: [] for c in self.columns}
-        with open_text(self.path) as stream:
+        with open_text(self.path, self.encoding) as stream:
             for number, line in enumerate(stream, 1):
                 fields = line.split(self.delimiter) if line.strip() else []
                 if fields and fields[0] == "-DOCSTART-":
