@@ -78,6 +78,15 @@ def flac(samples: np.ndarray, rate: int = 22050) -> bytes:
     return buffer.getvalue()
 
 
+def au(samples: np.ndarray, rate: int = 22050) -> bytes:
+    """Sun AU, 16-bit PCM (GTZAN's format)."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples.astype("<i2"), rate, format="AU", subtype="PCM_16")
+    return buffer.getvalue()
+
+
 def mat(**arrays: np.ndarray) -> bytes:
     from scipy.io import savemat
 

@@ -55,6 +55,15 @@ def test_info_of_every_bundled_dataset_shows_licence_and_citation(path, env, cap
     assert capsys.readouterr().out.startswith("@")
 
 
+def test_the_catalogue_note_lists_every_dataset_with_its_checksum_source():
+    note = (ROOT / "README.md").read_text()
+    for path in FILES:
+        source = re.search(r"^#   (github\.com/\S+, \S+)", path.read_text(), re.M)
+        assert source is not None
+        row = next((line for line in note.splitlines() if f"`{_id(path)}`" in line), "")
+        assert source.group(1) in row, f"datasets/README.md: no row for {_id(path)} citing {source}"
+
+
 def test_the_catalogue_spans_forty_datasets_and_the_domains():
     domains = {}
     for path in FILES:

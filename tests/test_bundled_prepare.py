@@ -134,7 +134,45 @@ def _check_conll2002(ds):
     assert next(ds.spanish.train.sentences())["ner"] == ["B-LOC", "O"]
 
 
+def _pets():
+    return {"images": formats.tar_gz({"images/Abyssinian_1.jpg": formats.jpeg(),
+                                      "images/beagle_12.jpg": formats.jpeg()}),
+            "annotations": formats.tar_gz({
+                "annotations/trainval.txt": b"Abyssinian_1 1 1 1\n",
+                "annotations/test.txt": b"beagle_12 2 2 1\n"})}
+
+
+def _check_pets(ds):
+    assert ds.images.labels() == ["Abyssinian", "beagle"]
+    assert [label for _, label in ds.images.items()] == [0, 1]
+    assert next(ds.test.rows())["image"] == "beagle_12"
+
+
+def _gtzan():
+    clip = formats.au((np.arange(300) * 40).astype(np.int16))
+    return {"archive": formats.tar_gz({"genres/blues/blues.00000.au": clip,
+                                       "genres/jazz/jazz.00000.au": clip})}
+
+
+def _check_gtzan(ds):
+    path, label = next(ds.train.items())
+    data, rate = ds.train.clip(path)
+    assert label == 0 and rate == 22050 and data.shape == (300, 1)
+
+
+def _fsdd():
+    root = "free-spoken-digit-dataset-1.0.9/recordings"
+    return {"archive": formats.tar_gz({f"{root}/7_jackson_0.wav": WAVE,
+                                       f"{root}/0_theo_3.wav": WAVE,
+                                       "free-spoken-digit-dataset-1.0.9/README.md": b"x"})}
+
+
 CASES = {
+    "uk.ac.ox.robots.vgg.pets": (_pets, _check_pets),
+    "ca.uvic.cs.opihi.gtzan": (_gtzan, _check_gtzan),
+    "com.github.jakobovski.free-spoken-digit-dataset": (
+        _fsdd, lambda ds: [(p.name, label) for p, label in ds.train.items()]
+        == [("0_theo_3.wav", 0), ("7_jackson_0.wav", 7)]),
     "be.uantwerpen.clips.conll2003": (_conll2003, lambda ds: next(ds.test.sentences())["ner"]
                                       == ["B-ORG", "O", "B-MISC"]),
     "be.uantwerpen.clips.conll2002": (_conll2002, _check_conll2002),

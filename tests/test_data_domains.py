@@ -292,3 +292,17 @@ def test_triplets_say_whether_columns_hold_ids_or_texts(tmp_path):
     assert triplet.query == "what is a cell" and triplet.negative == "Stars shine."
     (tmp_path / "ids.csv").write_text("q1,d1,d2\n")
     assert list(Triplets(path=tmp_path / "ids.csv", delimiter=",").iter()) == [("q1", "d1", "d2")]
+
+
+def test_labels_from_file_names(tmp_path):
+    for name in ("Abyssinian_1.jpg", "Abyssinian_2.jpg", "great_pyrenees_1.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(formats.jpeg())
+    pets = ImageFolder(path=tmp_path, label_pattern=r"^(.+)_\d+\.jpg$")
+    assert pets.labels() == ["Abyssinian", "great_pyrenees"]
+    assert [(p.name, label) for p, label in pets.items()] == [
+        ("Abyssinian_1.jpg", 0), ("Abyssinian_2.jpg", 0), ("great_pyrenees_1.jpg", 1)]
+    digits = AudioFolder(path=tmp_path, pattern="*.jpg", label_pattern=r"^(\w)", classes=["g"])
+    assert [p.name for p, _ in digits.items()] == ["great_pyrenees_1.jpg"]
+    for bad, says in (("([", "not a regular expression"), (r"\d+", "needs a group")):
+        with pytest.raises(ValueError, match=says):
+            ImageFolder(path=tmp_path, label_pattern=bad)
