@@ -306,3 +306,26 @@ def test_labels_from_file_names(tmp_path):
     for bad, says in (("([", "not a regular expression"), (r"\d+", "needs a group")):
         with pytest.raises(ValueError, match=says):
             ImageFolder(path=tmp_path, label_pattern=bad)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("classes", ["../../etc"]), ("classes", ["a/b"]), ("exclude", [".."]),
+    ("pattern", "../*"), ("pattern", "/etc/*"), ("pattern", "x/../../*"),
+])
+def test_folder_fields_cannot_reach_outside_the_folder(tmp_path, field, value):
+    with pytest.raises(ValueError, match=r"not a folder name|outside the folder"):
+        ImageFolder(path=tmp_path, **{field: value})
+
+
+def test_transcript_ids_cannot_name_files_outside_the_clips(tmp_path):
+    (tmp_path / "metadata.csv").write_text("../../secret|text|text\n")
+    speech = AudioTranscripts(clips={"path": tmp_path / "wavs"},
+                              metadata={"path": tmp_path / "metadata.csv"})
+    with pytest.raises(DataFormatError, match=r"clip id '\.\./\.\./secret' is not a file name"):
+        list(speech.items())
+
+
+def test_a_hostile_table_is_a_format_error(tmp_path):
+    (tmp_path / "huge.csv").write_text("a,b\n" + "x" * 200_000 + ",1\n")
+    with pytest.raises(DataFormatError, match=r"huge\.csv: not a readable delimited file"):
+        list(TextTable(path=tmp_path / "huge.csv").rows())

@@ -88,7 +88,13 @@ class AudioTranscripts(Base):
             if max(self.id_column, self.text_column) >= len(values):
                 raise DataFormatError(f"{self.metadata.path}: a row has {len(values)} columns",
                                       path=str(self.metadata.path))
-            yield self.clips.path / (values[self.id_column] + self.suffix), values[self.text_column]
+            name = values[self.id_column] + self.suffix
+            if "/" in name or "\\" in name or name.startswith("."):
+                raise DataFormatError(
+                    f"{self.metadata.path}: clip id {values[self.id_column]!r} is not a file name "
+                    "in the clips folder", path=str(self.metadata.path),
+                )
+            yield self.clips.path / name, values[self.text_column]
 
     def clip(self, path: Path) -> tuple[np.ndarray, int]:
         return read_audio(path)

@@ -40,6 +40,21 @@ class LabelledFiles(Folder):
         default=None, description="regex on file names whose first group is the label"
     )
 
+    @field_validator("classes", "exclude")
+    @classmethod
+    def _plain_names(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if not name or name in (".", "..") or "/" in name or "\\" in name:
+                raise ValueError(f"{name!r} is not a folder name inside the dataset's folder")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError(f"{value!r} would match files outside the folder")
+        return value
+
     @field_validator("label_pattern")
     @classmethod
     def _one_group(cls, value: str | None) -> str | None:

@@ -7,7 +7,6 @@ Every reader streams its file: ``next(iter(...))`` of a large corpus reads its f
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +20,6 @@ from dmconf.errors import DataFormatError
 
 __all__ = ["CoNLL", "PlainText", "QuestionAnswering", "SentencePairs", "TextFolder", "TextTable"]
 
-# Fields of real corpora exceed csv's default 128 KiB limit (long reviews, passages).
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class TextFolder(LabelledFiles):
@@ -58,6 +55,13 @@ class TextTable(File):
 
     def rows(self) -> Iterator[dict[str, str]]:
         """One mapping per row, streamed."""
+        try:
+            yield from self._rows()
+        except csv.Error as exc:  # a field over csv's 128 KiB limit, a NUL byte...
+            raise DataFormatError(f"{self.path}: not a readable delimited file ({exc})",
+                                  path=str(self.path)) from None
+
+    def _rows(self) -> Iterator[dict[str, str]]:
         with open_text(self.path) as stream:
             for _ in range(self.skip):
                 stream.readline()
