@@ -396,3 +396,15 @@ def test_an_own_definition_without_target_is_named_at_job_start(
         "cannot be prepared nor instantiated; add '_target_: dmconf.hydra.load_dataset' to it"
     ) in proc.stderr
     assert server.log == []
+
+
+def test_the_schema_has_the_fields_of_a_definition() -> None:
+    """A node holds every field of a definition: the schema must name each, or merging a
+    catalogue option into ``dataset: DatasetConfig`` fails on the first one it lacks."""
+    from dataclasses import fields
+
+    from dmconf.definition import DatasetDefinition, Resource
+    from dmconf.hydra import DatasetConfig, ResourceConfig
+
+    assert {f.name for f in fields(DatasetConfig)} == {"_target_", *DatasetDefinition.model_fields}
+    assert {f.name for f in fields(ResourceConfig)} == set(Resource.model_fields)

@@ -46,9 +46,14 @@ class DatasetConfig:
     id: str = MISSING
     name: Optional[str] = None  # noqa: UP045
     description: str = ""
-    url: Optional[str] = None  # noqa: UP045
+    homepage: Optional[str] = None  # noqa: UP045
+    license: Optional[str] = None  # noqa: UP045
+    citation: Optional[str] = None  # noqa: UP045
+    version: Optional[str] = None  # noqa: UP045
     tags: List[str] = field(default_factory=list)  # noqa: UP006
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
+    splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
+    prepared_size: Optional[int] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
     type: str = MISSING
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
