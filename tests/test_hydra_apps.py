@@ -261,6 +261,7 @@ def test_an_own_option_extends_the_schema_and_gets_the_target(
 ) -> None:
     own = yaml.safe_load(mnist_definition(server, mnist, "own"))
     own["id"] = "lab.own"
+    own["homepage"] = own.pop("url")  # the schema knows the current name only
     text = "defaults:\n  - /dmconf_dataset_schema@_here_\n  - _self_\n" + yaml.safe_dump(own)
     app = write_app(
         tmp_path / "app",
