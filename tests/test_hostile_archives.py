@@ -227,6 +227,23 @@ def test_bombs_stop_at_the_limits(env, server):
     assert bz2  # imported for symmetry with the compressions above
 
 
+def test_an_archive_made_with_tar_c_dot_extracts(tmp_path):
+    """``tar -C folder -cf x.tar .`` names its first member ``./``: the root, not a problem."""
+    source = tmp_path / "dot.tar"
+    source.write_bytes(_tar([("./", tarfile.DIRTYPE, ""), ("./a/", tarfile.DIRTYPE, ""),
+                             ("./a/b.txt", tarfile.REGTYPE, b"b"), ("./l", tarfile.SYMTYPE, "a")]))
+    Untar(use_data_filter=False).unpack(source, tmp_path / "out")
+    assert (tmp_path / "out/l/b.txt").read_bytes() == b"b"
+    with pytest.raises(UnpackError, match="no name"):
+        Untar(use_data_filter=False).unpack(_write(tmp_path / "x.tar", _tar(
+            [(".", tarfile.REGTYPE, b"x")])), tmp_path / "out2")
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def test_limits_are_overridable_per_resource_and_in_the_settings(env, server):
     write_settings(env, unpack_max_members=10)
     members = _tar([(f"f{i}", tarfile.REGTYPE, b"x") for i in range(20)])

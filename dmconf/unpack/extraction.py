@@ -93,7 +93,7 @@ class Extraction:
 
     # -- members ------------------------------------------------------------------------
     def directory(self, name: str) -> None:
-        parts = self._start(name)
+        parts = self._start(name, folder=True)
         if parts:
             self._parent(name, [*parts, ""])
 
@@ -164,11 +164,16 @@ class Extraction:
                     yield path
 
     # -- helpers ------------------------------------------------------------------------
-    def _start(self, name: str) -> list[str]:
+    def _start(self, name: str, folder: bool = False) -> list[str]:
+        """Check a member's name; return its components (none for ``./``, the root itself,
+        which only a folder member may be)."""
         check_name(self.archive, name)
         self.members += 1
         self._check()
-        return [p for p in name.split("/") if p not in ("", ".")]
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if not parts and not folder:
+            raise refuse(self.archive, name, "it has no name")
+        return parts
 
     def _check(self) -> None:
         self.limits.check(self.archive.name, self.produced, self.consumed, self.members)

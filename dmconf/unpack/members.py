@@ -38,8 +38,6 @@ def check_name(archive: Path, member: str) -> None:
         raise refuse(archive, member, "its path is absolute")
     if ".." in re.split(r"[/\\]", member):
         raise refuse(archive, member, "its path goes up with '..'")
-    if not [p for p in member.split("/") if p not in ("", ".")]:
-        raise refuse(archive, member, "it has no name")
 
 
 def folder_umask(folder: Path) -> int:
