@@ -33,7 +33,8 @@ log = logging.getLogger("dmconf")
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
-SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
+# What searching reads from each definition (and `search --json/--long` shows).
+SEARCHED_FIELDS = ("name", "description", "tags", "tasks", "license", "splits")
 
 
 def bundled_root() -> Path:
@@ -84,7 +85,8 @@ class Entry:
         return load_definition_file(self.path, self.id)
 
     def metadata(self) -> dict[str, Any]:
-        """name, description, tags and tasks, read from the YAML without validating it all."""
+        """name, description, tags, tasks, licence, splits and the download size, read from the
+        YAML without validating it all."""
         if self._metadata is None:
             from dmconf.yamlfile import UnreadableYaml, read_yaml
 
@@ -94,6 +96,11 @@ class Entry:
                 raise DefinitionError(str(exc), dataset=self.id, path=str(self.path)) from None
             raw = raw if isinstance(raw, dict) else {}
             self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
+            resources = raw.get("resources")
+            sizes = [r.get("size") for r in resources.values() if isinstance(r, dict)] \
+                if isinstance(resources, dict) else []
+            if sizes and all(isinstance(s, int) for s in sizes):
+                self._metadata["download_size"] = sum(sizes)
         return self._metadata
 
 
@@ -223,13 +230,16 @@ class Catalog:
         return self.entry(dataset_id).definition()
 
     def search(
-        self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = ()
+        self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = (),
+        licenses: Iterable[str] = (),
     ) -> list[str]:
         """Ids whose id, name, description, tags or tasks contain every word of ``query``.
 
-        A word ``tag:X`` or ``task:X`` (datamaestro's syntax) restricts like ``tags``/``tasks``.
+        A word ``tag:X`` or ``task:X`` (datamaestro's syntax) restricts like ``tags``/``tasks``;
+        ``licenses`` keeps datasets whose licence is one of them (case-insensitive).
         """
         words, want_tags, want_tasks = [], {t.lower() for t in tags}, {t.lower() for t in tasks}
+        want_licenses = {name.lower() for name in licenses}
         for word in query.lower().split():
             if word.startswith("tag:"):
                 want_tags.add(word[4:])
@@ -239,13 +249,15 @@ class Catalog:
                 words.append(word)
         matches = []
         for dataset_id, entry in self.entries.items():
-            if not words and not want_tags and not want_tasks:
+            if not words and not want_tags and not want_tasks and not want_licenses:
                 matches.append(dataset_id)
                 continue
             try:
                 meta = entry.metadata()
             except DmconfError as exc:  # one broken definition never hides the others
                 self.report(str(exc))
+                continue
+            if want_licenses and str(meta.get("license") or "").lower() not in want_licenses:
                 continue
             entry_tags = {str(t).lower() for t in _listed(meta.get("tags"))}
             entry_tasks = {str(t).lower() for t in _listed(meta.get("tasks"))}

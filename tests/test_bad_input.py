@@ -7,6 +7,7 @@ Everything runs the installed ``dmconf`` as a user would, with a timeout: a hang
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,9 @@ def test_list_and_search_survive_every_hostile_file(hostile_root):
     for says in ("is a FIFO", "expands to more than", "not UTF-8"):
         assert err.count(says) == 1, err  # reported once each, on stderr
     assert "Traceback" not in err
+    code, out, err = _run("search", "--json")
+    assert code == 0 and "test.good" in {row["id"] for row in json.loads(out)}
+    assert err.count("is a FIFO") == 1 and "Traceback" not in err
 
 
 @pytest.mark.parametrize("dataset_id, says", [
