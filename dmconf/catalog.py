@@ -11,21 +11,25 @@ One id defined twice, wherever, is an error that names both places.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
+from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError, DuplicateDataset
+from dmconf.ids import ID_PATTERN
 from dmconf.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
+
+log = logging.getLogger("dmconf")
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
@@ -84,15 +88,12 @@ class Entry:
         """name, description, tags, tasks, licence, splits and the download size, read from the
         YAML without validating it all."""
         if self._metadata is None:
-            import yaml
+            from dmconf.yamlfile import UnreadableYaml, read_yaml
 
             try:
-                raw = yaml.load(
-                    self.path.read_text(encoding="utf-8"),
-                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
-                )
-            except (OSError, yaml.YAMLError) as exc:
-                raise DefinitionError(f"cannot be read: {exc}", path=str(self.path)) from None
+                raw = read_yaml(self.path)
+            except UnreadableYaml as exc:
+                raise DefinitionError(str(exc), dataset=self.id, path=str(self.path)) from None
             raw = raw if isinstance(raw, dict) else {}
             self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
             resources = raw.get("resources")
@@ -109,35 +110,43 @@ class InstalledEntryPoints(Protocol):
     def select(self, *, group: str) -> Iterable[EntryPoint]: ...
 
 
-def _plugin_roots(installed: InstalledEntryPoints | None = None) -> Iterator[Root]:
+def _plugin_roots(
+    installed: InstalledEntryPoints | None = None, report: Callable[[str], None] | None = None
+) -> Iterator[Root]:
+    """The roots of ``dmconf.catalogs`` plugins; a broken one is reported and skipped."""
     import importlib.util
 
     installed = installed if installed is not None else entry_points()
     for ep in installed.select(group=CATALOG_GROUP):
         try:
             spec = importlib.util.find_spec(ep.value)
-        except (ImportError, ValueError) as exc:
-            raise DefinitionError(
-                f"entry point {ep.name!r} of {CATALOG_GROUP} names package {ep.value!r}, "
-                f"which cannot be found ({exc}); reinstall or remove the plugin"
-            ) from None
+        except Exception as exc:  # any error importing the plugin's parent package
+            problem = (f"entry point {ep.name!r} of {CATALOG_GROUP} names package {ep.value!r}, "
+                       f"which cannot be found ({type(exc).__name__}: {exc})")
+            _report(report, f"{problem}; reinstall or remove the plugin")
+            continue
         locations = list(spec.submodule_search_locations or []) if spec else []
         if not locations:
-            raise DefinitionError(
-                f"entry point {ep.name!r} of {CATALOG_GROUP} names {ep.value!r}, which is not "
-                "an importable package folder; reinstall or remove the plugin"
-            )
+            _report(report, f"entry point {ep.name!r} of {CATALOG_GROUP} names {ep.value!r}, "
+                    "which is not an importable package folder; reinstall or remove the plugin")
+            continue
         dist = getattr(ep, "dist", None)
         owner = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
         for location in locations:
             yield Root(Path(location), owner)
 
 
-def _walk(root: Root, unreadable: list[str]) -> Iterator[Entry]:
+def _report(report: Callable[[str], None] | None, problem: str) -> None:
+    if report is None:
+        raise DefinitionError(problem)
+    report(problem)
+
+
+def _walk(root: Root, report: Callable[[str], None]) -> Iterator[Entry]:
     base = str(root.path)
 
     def skipped(exc: OSError) -> None:
-        unreadable.append(f"{exc.filename} ({root.origin}): {exc.strerror}")
+        report(f"{exc.filename} ({root.origin}): cannot be listed: {exc.strerror}")
 
     for folder, dirs, files in os.walk(base, onerror=skipped):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
@@ -146,36 +155,65 @@ def _walk(root: Root, unreadable: list[str]) -> Iterator[Entry]:
         for name in sorted(files):
             stem, suffix = os.path.splitext(name)
             if suffix in SUFFIXES and not stem.startswith((".", "_")):
-                yield Entry(prefix + stem, Path(folder, name), root.origin)
+                if ID_PATTERN.match(prefix + stem):
+                    yield Entry(prefix + stem, Path(folder, name), root.origin)
+                else:
+                    report(f"{Path(folder, name)}: its place in {base} does not make a dataset "
+                           "id (letters, digits, '_' and '-' between dots); rename it")
+
+
+def _log_problem(problem: str) -> None:
+    log.warning("skipped: %s", problem)
 
 
 class Catalog:
     """All the datasets that a set of roots defines."""
 
-    def __init__(self, roots: Iterable[Root], python: Iterable[Entry] = ()) -> None:
+    def __init__(
+        self,
+        roots: Iterable[Root],
+        python: Iterable[Entry] = (),
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
         self.roots = list(roots)
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
-        # Folders that could not be listed (a root that is a file, a permission denied...),
-        # one line each; filled when the entries are read, which goes on without them.
-        self.unreadable: list[str] = []
+        self.problems: list[str] = []  # broken entries skipped, each reported once
+        self._on_problem = on_problem or _log_problem
+
+    def report(self, problem: str) -> None:
+        """Say once that a broken entry (or a folder that cannot be listed) is skipped: on the
+        log (stderr) by default, or to the ``on_problem`` the catalogue was built with."""
+        if problem not in self.problems:
+            self.problems.append(problem)
+            self._on_problem(problem)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, plugins: bool = True) -> Catalog:
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        plugins: bool = True,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> Catalog:
         """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
-        bundled catalogue."""
+        bundled catalogue; ``on_problem`` hears of what is skipped (default: the log)."""
         settings = settings or load_settings()
         roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
         bundled = Root(bundled_root(), "bundled catalogue")
         if not plugins:
-            return cls([*roots, bundled])
+            return cls([*roots, bundled], on_problem=on_problem)
         # One scan of the installed distributions serves both entry point groups: each scan
         # reads every distribution's metadata, the largest cost of building a catalogue.
         installed = entry_points()
-        roots += list(_plugin_roots(installed))
+        problems: list[str] = []
+        roots += list(_plugin_roots(installed, problems.append))
         roots.append(bundled)
         from dmconf.entrypoints import python_entries
 
-        return cls(roots, python_entries(installed))
+        catalog = cls(roots, python_entries(installed), on_problem)
+        for problem in problems:
+            catalog.report(problem)
+        return catalog
 
     @cached_property
     def entries(self) -> dict[str, Entry]:
@@ -184,17 +222,21 @@ class Catalog:
         for root in self.roots:
             if not root.path.is_dir():
                 if root.path.exists():
-                    self.unreadable.append(f"{root.path} ({root.origin}): not a folder")
+                    self.report(f"{root.path} ({root.origin}): not a folder")
                 continue
             resolved = root.path.resolve()
             if resolved in seen_roots:
                 continue
             seen_roots.add(resolved)
-            for entry in _walk(root, self.unreadable):
+            for entry in _walk(root, self.report):
                 if entry.id in found:
                     raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
                 found[entry.id] = entry
         for entry in self.python:
+            if not ID_PATTERN.match(entry.id):
+                self.report(f"{entry.location}: {entry.id!r} is not a dataset id (letters, "
+                            "digits, '_' and '-' between dots); fix the entry point's name")
+                continue
             if entry.id in found:
                 raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
             found[entry.id] = entry
@@ -240,11 +282,15 @@ class Catalog:
             if not words and not want_tags and not want_tasks and not want_licenses:
                 matches.append(dataset_id)
                 continue
-            meta = entry.metadata()
+            try:
+                meta = entry.metadata()
+            except DmconfError as exc:  # one broken definition never hides the others
+                self.report(str(exc))
+                continue
             if want_licenses and str(meta.get("license") or "").lower() not in want_licenses:
                 continue
-            entry_tags = {str(t).lower() for t in meta.get("tags") or []}
-            entry_tasks = {str(t).lower() for t in meta.get("tasks") or []}
+            entry_tags = {str(t).lower() for t in _listed(meta.get("tags"))}
+            entry_tasks = {str(t).lower() for t in _listed(meta.get("tasks"))}
             if not want_tags <= entry_tags or not want_tasks <= entry_tasks:
                 continue
             text = " ".join(
@@ -255,3 +301,7 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
+
+def _listed(value: Any) -> list[Any]:
+    """A tags or tasks field as a list, whatever a broken file holds there."""
+    return value if isinstance(value, list) else []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,6 +26,9 @@ from dmconf.settings_sources import (
     read_settings_file,
     settings_file,
 )
+
+if TYPE_CHECKING:
+    from dmconf.definition import DatasetDefinition
 
 __all__ = ["Settings", "load_settings", "settings_file"]
 
@@ -58,11 +61,25 @@ class Settings(BaseModel):
         default_factory=dict, description="URL prefix rewrites, applied to every URL before use"
     )
     retries: int = Field(default=5, ge=0, description="attempts per URL after the first")
-    backoff: float = Field(default=1.0, ge=0, description="first retry delay in seconds")
-    backoff_max: float = Field(default=60.0, ge=0, description="longest retry delay")
-    connect_timeout: float = Field(default=10.0, gt=0, description="seconds to connect")
-    read_timeout: float = Field(default=60.0, gt=0, description="seconds without a byte")
+    backoff: float = Field(
+        default=1.0, ge=0, allow_inf_nan=False, description="first retry delay in seconds")
+    backoff_max: float = Field(
+        default=60.0, ge=0, allow_inf_nan=False, description="longest retry delay")
+    connect_timeout: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False, description="seconds to connect")
+    read_timeout: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False, description="seconds without a byte")
     parallel: int = Field(default=4, ge=1, description="resources of one dataset at once")
+    download_max_size: int = Field(
+        default=1 << 40, gt=0,
+        description="bytes at most of a download whose definition gives no size (1 TiB)")
+    unpack_max_size: int = Field(
+        default=4096 << 30, gt=0, description="bytes at most that one resource unpacks to")
+    unpack_max_ratio: float = Field(
+        default=1000.0, gt=1, allow_inf_nan=False,
+        description="unpacked bytes per downloaded byte, at most (beyond 1 GiB unpacked)")
+    unpack_max_members: int = Field(
+        default=20_000_000, gt=0, description="members at most of one archive")
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )
@@ -86,9 +103,12 @@ class Settings(BaseModel):
     def _check_hydra_group(cls, value: Any) -> str | None:
         return hydra_group(value)
 
-    def dataset_folder(self, dataset_id: str) -> Path:
-        """The folder of a dataset: ``<data>/com/lecun/mnist``."""
-        return self.data.joinpath(*dataset_id.split("."))
+    def dataset_folder(self, definition: DatasetDefinition) -> Path:
+        """The folder of a dataset's files: ``<data>/<id>/<content-key>`` (see
+        :mod:`dmconf.store.layout`, the one place that decides it)."""
+        from dmconf.store.layout import dataset_folder
+
+        return dataset_folder(self, definition)
 
 
 def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -53,25 +53,19 @@ def settings_file(environ: Mapping[str, str] | None = None) -> Path:
 
 def read_settings_file(path: Path, explicit: bool) -> dict[str, Any]:
     """The settings file's keys, unvalidated; ``{}`` when there is none and none was asked for."""
+    from dmconf.yamlfile import UnreadableYaml, read_yaml
+
     # Any readable non-folder will do: DMCONF_SETTINGS=/dev/null means "no settings file".
-    if not path.exists() or path.is_dir():
+    if not os.path.lexists(path) or path.is_dir():
         if explicit:
             raise SettingsError(
                 f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"
             )
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read: {exc.strerror}") from exc
-    if not text.strip():
-        return {}  # an empty file (or /dev/null) needs no YAML parser
-    import yaml
-
-    try:
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read as YAML: {exc}") from exc
+        content = read_yaml(path)
+    except UnreadableYaml as exc:
+        raise SettingsError(f"settings file {path}: {exc}") from None
     if content is None:
         return {}
     if not isinstance(content, dict):

@@ -83,11 +83,12 @@ def test_relative_data_folder_in_a_sweep_that_changes_directory(
     relative_app: tuple[Path, dict[str, str]], server: FileServer, tmp_path: Path
 ) -> None:
     app, env = relative_app
-    data = app / "data" / "test" / "mnist"
+    data = app / "data" / MNIST_ID  # then the content key (dmconf's layout)
     shown = yaml.safe_load(
         run(app, "--cfg", "job", "--resolve", "hydra.job.chdir=True", env=env).stdout
     )
-    assert shown["paths"]["images"] == str(data / "train_images")  # the path the job will use
+    images = Path(shown["paths"]["images"])  # the path the job will use
+    assert images.parent.parent == data and images.name == "train_images"
     assert server.log == []  # printing the config downloads nothing
 
     sweep = tmp_path / "sweep"
@@ -96,7 +97,7 @@ def test_relative_data_folder_in_a_sweep_that_changes_directory(
     assert len(reports) == 3
     for report in reports:
         assert Path(report["cwd"]).parent == sweep  # the job did change directory
-        assert report["images"] == report["paths"]["images"] == str(data / "train_images")
+        assert report["images"] == report["paths"]["images"] == str(images)
         assert report["shape"] == [60000, 28, 28]
     for key in RESOURCES:
         assert gets(server, f"mnist/{key}.gz") == 1  # one download for the sweep
@@ -136,8 +137,9 @@ def test_a_launched_sweep_is_prepared_by_the_driver(
     assert sorted(r["id"] for r in reports) == [MNIST_ID, MNIST_ID, OTHER_ID, OTHER_ID]
     for report in reports:
         assert report["prepared_at_start"] is True
-        folder = app / "data" / "test" / report["id"].rsplit(".", 1)[1]
-        assert report["images"] == report["paths"]["images"] == str(folder / "train_images")
+        images = Path(report["images"])
+        assert report["paths"]["images"] == str(images) and images.name == "train_images"
+        assert images.parent.parent == app / "data" / report["id"]
     for key in RESOURCES:  # one GET per file, whatever the number of jobs
         assert gets(server, f"mnist/{key}.gz") == 1
         assert gets(server, f"mnist2/{key}.gz") == 1

@@ -26,7 +26,7 @@ def dataset_path(dataset_id: Any, item: Any = None) -> str:
     dataset_id = str(dataset_id)
     settings = load_settings()
     definition = resolve_definition(dataset_id, settings=settings)
-    folder = settings.dataset_folder(definition.id)
+    folder = settings.dataset_folder(definition)  # the one place the folder is computed
     if not _printing_config():
         prepare(definition, settings=settings)
     if item is None:

@@ -248,12 +248,15 @@ def _readable_catalog(group: str) -> Catalog:
             settings = load_settings(environ={**os.environ, ENV_SETTINGS: os.devnull})
         except DmconfError:
             settings = None
-    bundled = Catalog([Root(bundled_root(), "bundled catalogue")])
+    def skipped(problem: str) -> None:
+        warn_once(problem, lacking)
+
+    bundled = Catalog([Root(bundled_root(), "bundled catalogue")], on_problem=skipped)
     tries = [lambda: bundled]
     if settings is not None:
         tries[:0] = [
-            lambda: Catalog.from_settings(settings),
-            lambda: Catalog.from_settings(settings, plugins=False),
+            lambda: Catalog.from_settings(settings, on_problem=skipped),
+            lambda: Catalog.from_settings(settings, plugins=False, on_problem=skipped),
         ]
     catalog: Catalog = bundled
     failure: Exception | None = None
@@ -267,8 +270,6 @@ def _readable_catalog(group: str) -> Catalog:
             failure = failure or exc
     if failure is not None:
         warn_once(_cause(failure), lacking)
-    if catalog.unreadable:
-        warn_once("; ".join(catalog.unreadable), f"{lacking} (these folders)")
     return catalog
 
 
