@@ -36,6 +36,9 @@ class ResourceConfig:
     sha256: Optional[str] = None  # noqa: UP045
     size: Optional[int] = None  # noqa: UP045
     unpack: str = "none"
+    max_unpacked_size: Optional[int] = None  # noqa: UP045
+    max_ratio: Optional[float] = None  # noqa: UP045
+    max_members: Optional[int] = None  # noqa: UP045
 
 
 @dataclass
