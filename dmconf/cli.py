@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dmconf import __version__
-from dmconf.errors import DmconfError
+from dmconf.errors import DmconfError, SettingsError
 
 __all__ = ["main"]
 
@@ -54,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_info)
 
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
-    prepare.add_argument("ids", nargs="+", metavar="ID")
+    prepare.add_argument("ids", nargs="*", metavar="ID")
+    prepare.add_argument("--locked", action="store_true",
+                         help="prepare exactly what dmconf.lock records (all of it without IDs)")
+    prepare.add_argument("--lock-file", default="dmconf.lock", metavar="FILE",
+                         help="the lock file for --locked (default: ./dmconf.lock)")
     prepare.set_defaults(func=_prepare)
 
     verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
@@ -68,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("du", help="prepared datasets and the disk space they use")
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
+
+    from dmconf.commands import lockfile, remote
+
+    remote.register(commands)
+    lockfile.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
@@ -154,11 +163,19 @@ def _prepare(args: argparse.Namespace) -> None:
 
     settings = load_settings(progress=False) if args.quiet else load_settings()
     catalog = Catalog.from_settings(settings)
+    if not args.ids and not args.locked:
+        raise SettingsError("prepare: name at least one dataset id (or use --locked)")
     with contextlib.ExitStack() as stack:
         if progress_enabled(settings):  # log lines above the bars, not through them
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             stack.enter_context(logging_redirect_tqdm([logging.getLogger("dmconf")]))
+        if args.locked:
+            from dmconf.lockfile import prepare_locked
+
+            for typed in prepare_locked(args.lock_file, args.ids, settings, catalog):
+                _out(to_json(typed))
+            return
         for dataset_id in args.ids:
             _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
 

@@ -80,6 +80,10 @@ class DatasetDefinition(BaseModel):
     name: str | None = Field(default=None, description="human-readable name")
     description: str = Field(default="", description="what the dataset is")
     url: str | None = Field(default=None, description="the dataset's home page")
+    license: str | None = Field(
+        default=None, description="SPDX id (CC-BY-4.0...) or name of the licence; travels in "
+        "manifests, and decides whether the data may be pushed to a public remote"
+    )
     tags: list[str] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
     resources: dict[str, Resource] = Field(default_factory=dict)

@@ -37,6 +37,7 @@ from dmconf.errors import (
 from dmconf.progress import Summary
 from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
+from dmconf.store.layout import dataset_folder
 
 if TYPE_CHECKING:
     from dmconf.fetch.download import Download
@@ -55,10 +56,10 @@ def prepare(
     """Download what is missing of a dataset, verify it, and return its typed object."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
-    folder = settings.dataset_folder(definition.id)
+    folder = dataset_folder(definition, settings)
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
     state = DatasetState(folder)
-    if not state.is_prepared(definition):
+    if not state.is_prepared(definition) and not _from_remotes(definition, settings):
         missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
         job = _Job(definition, folder, settings)
         for key, resource in missing.items():
@@ -76,7 +77,7 @@ def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None =
     """Whether a dataset is prepared in the data folder (no network, no hashing)."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
-    return DatasetState(settings.dataset_folder(definition.id)).is_prepared(definition)
+    return DatasetState(dataset_folder(definition, settings)).is_prepared(definition)
 
 
 def resolve_definition(
@@ -91,6 +92,15 @@ def resolve_definition(
     if isinstance(dataset, Mapping):
         return DatasetDefinition.from_mapping(dataset)
     return (catalog or Catalog.from_settings(settings)).find(dataset)
+
+
+def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
+    """The settings' remotes, tried before the original URLs (a content-addressed mirror)."""
+    if not settings.remotes:
+        return False
+    from dmconf.remote.transfer import prepare_from_remotes
+
+    return prepare_from_remotes(definition, settings)
 
 
 def build_object(definition: DatasetDefinition, folder: Path) -> BaseModel:

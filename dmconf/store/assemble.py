@@ -1,0 +1,111 @@
+"""Fill a dataset folder from a manifest and a source of blobs, as prepare would have.
+
+Each resource is built under its own lock (the lock prepare takes, so a pull and a prepare of
+one dataset never write one resource twice) in a temporary name beside its final one: folders,
+then files (each blob verified by its fetcher), then links (last, so no file is ever written
+through a link), then executable bits (other bits follow the umask, as for prepare). The result
+must have the digest the manifest recorded for the resource; only then is it renamed into place
+and recorded in the state file. When every resource is in place the dataset is marked prepared
+and the manifest kept beside the state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from dmconf.checksum import tree_sha256
+from dmconf.definition import DatasetDefinition
+from dmconf.errors import CorruptBlob
+from dmconf.state import DatasetState
+from dmconf.store.manifest import Entry, Manifest, write_manifest
+
+__all__ = ["BlobFetcher", "assemble"]
+
+log = logging.getLogger("dmconf")
+
+#: writes the verified bytes of ``entry`` to a new file at the given path, or raises
+BlobFetcher = Callable[[Entry, Path], None]
+
+
+def assemble(
+    definition: DatasetDefinition, manifest: Manifest, folder: Path, fetch: BlobFetcher
+) -> int:
+    """Build every resource of ``manifest`` not yet in ``folder``; return how many were built."""
+    from dmconf.fetch.download import reclaim, remove_path, temp_path
+    from dmconf.lock import locked
+    from dmconf.preparation import _move_into_place, _storage
+
+    built = 0
+    with _storage(definition.id, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    for key, resource in sorted(definition.resources.items()):
+        record = manifest.resources[key]
+        entries = [e for e in manifest.files if e.path.split("/")[0] == key]
+        with _storage(definition.id, folder), locked(folder / f".{key}.lock",
+                                                     f"building {definition.id}/{key}"):
+            state = DatasetState(folder)
+            if state.has(key, resource) and state.resources[key] == record:
+                continue
+            reclaim(folder, key)
+            tmp = temp_path(folder, key, "unpack")
+            try:
+                _build(entries, key, tmp, fetch)
+                _check_materialised(definition, key, tmp, entries, record)
+                _move_into_place(tmp, folder / key)
+            finally:
+                remove_path(tmp)
+            state.record(key, record["sha256"], record.get("materialised"))
+            built += 1
+    with _storage(definition.id, folder):
+        DatasetState(folder).mark_prepared(definition)
+        write_manifest(manifest, folder)
+    return built
+
+
+def _build(entries: list[Entry], key: str, tmp: Path, fetch: BlobFetcher) -> None:
+    def place(entry: Entry) -> Path:
+        return tmp.joinpath(*entry.path.split("/")[1:])
+
+    for entry in entries:
+        if entry.kind == "dir":
+            place(entry).mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        if entry.kind == "file":
+            place(entry).parent.mkdir(parents=True, exist_ok=True)
+            fetch(entry, place(entry))
+    for entry in entries:
+        if entry.kind == "link":
+            place(entry).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(entry.target or "", place(entry))
+    for entry in entries:  # files were created with the umask's bits: add x where r is
+        if entry.kind == "file" and entry.executable:
+            mode = place(entry).stat().st_mode
+            os.chmod(place(entry), mode | (mode & 0o444) >> 2)
+
+
+def _check_materialised(
+    definition: DatasetDefinition, key: str, tmp: Path, entries: list[Entry],
+    record: dict[str, str],
+) -> None:
+    """The built resource must be what the pushing machine's state recorded for it."""
+    published = definition.resources[key].sha256
+    if published is not None and record.get("sha256") != published:
+        raise CorruptBlob(
+            f"{definition.id}: the manifest says resource {key!r} was downloaded with sha256 "
+            f"{record.get('sha256')}, but the definition publishes {published}; nothing was "
+            "written", dataset=definition.id, resource=key,
+        )
+    expected = record.get("materialised") or record.get("sha256")
+    top = next(e for e in entries if e.path == key)
+    # a single file was verified on arrival: its blob's sha256 is its digest
+    actual = tree_sha256(tmp) if top.kind == "dir" else top.sha256
+    if actual != expected:
+        raise CorruptBlob(
+            f"{definition.id}: resource {key!r} built from the manifest has digest {actual}, "
+            f"but the manifest records {expected}; nothing was written. The manifest does not "
+            "describe its data: push it again from a machine where the dataset is prepared",
+            dataset=definition.id, resource=key,
+        )
