@@ -122,7 +122,7 @@ def _info(args: argparse.Namespace) -> None:
     if args.yaml:
         _out(definition.to_yaml().rstrip("\n"))
         return
-    folder = settings.dataset_folder(definition.id)
+    folder = settings.dataset_folder(definition)
     prepared = DatasetState(folder).is_prepared(definition)
     lines = [f"{definition.id} - {definition.title}"]
     if definition.description:

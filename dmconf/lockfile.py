@@ -64,11 +64,10 @@ class LockEntry(BaseModel):
 def entry_for(definition: DatasetDefinition, settings: Settings) -> LockEntry:
     """The lock entry of a dataset, preparing it first if needed."""
     from dmconf.preparation import prepare
-    from dmconf.store.layout import dataset_folder
     from dmconf.store.manifest import manifest_of
 
     prepare(definition, settings=settings)
-    manifest = manifest_of(definition, dataset_folder(definition, settings))
+    manifest = manifest_of(definition, settings.dataset_folder(definition))
     return LockEntry(
         definition=definition.content_digest(), manifest=manifest.digest(),
         resources={key: LockedSource(url=r.url, sha256=r.sha256, size=r.size)
@@ -158,7 +157,6 @@ def prepare_locked(
 ) -> list[Any]:
     """Prepare exactly the locked data of ``ids`` (every locked dataset when empty)."""
     from dmconf.preparation import is_prepared, prepare
-    from dmconf.store.layout import dataset_folder
     from dmconf.store.manifest import manifest_of
 
     path = Path(lock_path)
@@ -179,7 +177,7 @@ def prepare_locked(
         if not is_prepared(definition, settings=settings):
             _pull_locked(definition, entry, settings)
         typed.append(prepare(definition, settings=settings))
-        manifest = manifest_of(definition, dataset_folder(definition, settings))
+        manifest = manifest_of(definition, settings.dataset_folder(definition))
         if manifest.digest() != entry.manifest:
             raise LockMismatch(
                 f"{dataset_id}: the prepared data (manifest {manifest.digest()}) is not the "

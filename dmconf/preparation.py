@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from dmconf.catalog import Catalog
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
     ChecksumMismatch,
+    DefinitionError,
     DmconfError,
     DownloadError,
     OfflineError,
@@ -37,12 +38,11 @@ from dmconf.errors import (
 from dmconf.progress import Summary
 from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
-from dmconf.store.layout import dataset_folder
 
 if TYPE_CHECKING:
     from dmconf.fetch.download import Download
 
-__all__ = ["build_object", "is_prepared", "prepare", "resolve_definition"]
+__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition"]
 
 log = logging.getLogger("dmconf")
 
@@ -56,28 +56,98 @@ def prepare(
     """Download what is missing of a dataset, verify it, and return its typed object."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
-    folder = dataset_folder(definition, settings)
+    folder = settings.dataset_folder(definition)
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
-    state = DatasetState(folder)
-    if not state.is_prepared(definition) and not _from_remotes(definition, settings):
-        missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+    if not DatasetState(folder).is_prepared(definition):
+        _adopt_legacy(settings, definition)
+    if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
         job = _Job(definition, folder, settings)
-        for key, resource in missing.items():
-            _usable_urls(job, key, resource)  # offline: fail before touching the disk
-        with _storage(definition.id, folder):
+        state = DatasetState(folder)
+        for key, resource in definition.resources.items():
+            if not state.has(key, resource):
+                _usable_urls(job, key, resource)  # offline: fail before touching the disk
+        with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=False):
             folder.mkdir(parents=True, exist_ok=True)
-        _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r), job.cancel)
-        with _storage(definition.id, folder):
+            state = DatasetState(folder)  # an `rm` may have run while this one waited
+            missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+            _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
+                     job.cancel)
             DatasetState(folder).mark_prepared(definition)
+            check_paths(definition, folder, typed)
         log.info("%s", job.summary.line(folder))
+    else:
+        check_paths(definition, folder, typed)
     return typed
+
+
+def _id_locked(
+    settings: Settings, definition: DatasetDefinition, *, exclusive: bool
+) -> AbstractContextManager[None]:
+    from dmconf.lock import id_locked
+    from dmconf.store.layout import id_lock
+
+    what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
+    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what)
+
+
+def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
+    """Move a folder of dmconf's first layout into place (a rename, no download)."""
+    from dmconf.store.layout import adopt_legacy, legacy_folder
+
+    if legacy_folder(settings, definition.id) is None:
+        return
+    folder = settings.dataset_folder(definition)
+    with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=True):
+        adopt_legacy(settings, definition)
+
+
+def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -> None:
+    """Raise naming the first ``path`` of the typed object that does not exist.
+
+    A definition whose ``data`` expects another layout than the archive has (a top folder
+    named differently) fails here, with what the resource does contain, rather than handing
+    out a path that does not exist.
+    """
+    for where, path in _paths(typed, "data"):
+        if os.path.lexists(path):
+            continue
+        relative = Path(os.path.relpath(path, folder))
+        top = folder / relative.parts[0]
+        holds = ""
+        if top.is_dir() and not top.is_symlink():
+            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(top))
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            holds = f"; {relative.parts[0]} holds: {shown or 'nothing'}"
+        raise DefinitionError(
+            f"{where}.path is {relative.as_posix()}, which does not exist after preparing "
+            f"({path}){holds}. Fix the path in the definition",
+            dataset=definition.id, path=definition._source, field=f"{where}.path",
+        )
+
+
+def _paths(value: Any, where: str) -> Iterator[tuple[str, Path]]:
+    """Every ``path`` of a typed object, with the attribute path that leads to it."""
+    if isinstance(value, BaseModel):
+        path = getattr(value, "path", None)
+        if isinstance(path, Path):
+            yield where, path
+        names = [*type(value).model_fields, *(value.model_extra or {})]
+        for name in names:
+            if name != "path":
+                yield from _paths(getattr(value, name, None), f"{where}.{name}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _paths(item, f"{where}.{index}")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _paths(item, f"{where}.{name}")
 
 
 def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None = None) -> bool:
     """Whether a dataset is prepared in the data folder (no network, no hashing)."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
-    return DatasetState(dataset_folder(definition, settings)).is_prepared(definition)
+    return DatasetState(settings.dataset_folder(definition)).is_prepared(definition)
 
 
 def resolve_definition(
@@ -157,6 +227,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
     """Fetch, verify and unpack one resource into ``folder/key``, under the resource's lock."""
     from dmconf.fetch.download import reclaim, remove_partial, remove_path, temp_path
     from dmconf.lock import locked
+    from dmconf.store.reuse import reuse_sibling
     from dmconf.unpack import unpacker_for
 
     definition, folder = job.definition, job.folder
@@ -170,11 +241,16 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
         try:
             with _storage(definition.id, folder):
                 reclaim(folder, key)
-                sha256, materialised = _fetch_verified(job, key, resource, urls, part, unpacked)
-                if not unpacker.streams:
-                    materialised = unpacker.unpack(part, unpacked) or sha256
+                reused = reuse_sibling(job.settings, definition, resource, unpacked)
+                if reused is not None:
+                    sha256, materialised = reused["sha256"], reused.get("materialised")
+                else:
+                    sha256, materialised = _fetch_verified(
+                        job, key, resource, urls, part, unpacked)
+                    if not unpacker.streams:
+                        materialised = unpacker.unpack(part, unpacked) or sha256
                 _move_into_place(unpacked, folder / key)
-                DatasetState(folder).record(key, sha256, materialised)
+                DatasetState(folder).record(key, sha256, materialised, resource.unpack)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
                 remove_partial(part)  # nothing worth resuming: leave no temporary behind

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,9 @@ from pydantic import (
 )
 
 from dmconf.errors import SettingsError, describe_validation
+
+if TYPE_CHECKING:
+    from dmconf.definition import DatasetDefinition
 
 __all__ = ["RemoteSettings", "Settings", "load_settings", "settings_file", "update_settings_file"]
 
@@ -118,9 +121,12 @@ class Settings(BaseModel):
     def _expand_catalogs(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
         return tuple(p.expanduser().absolute() for p in value)
 
-    def dataset_folder(self, dataset_id: str) -> Path:
-        """The folder of a dataset: ``<data>/com/lecun/mnist``."""
-        return self.data.joinpath(*dataset_id.split("."))
+    def dataset_folder(self, definition: DatasetDefinition) -> Path:
+        """The folder of a dataset's files: ``<data>/<id>/<content-key>`` (see
+        :mod:`dmconf.store.layout`, the one place that decides it)."""
+        from dmconf.store.layout import dataset_folder
+
+        return dataset_folder(self, definition)
 
 
 def settings_file(environ: Mapping[str, str] | None = None) -> Path:

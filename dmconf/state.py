@@ -59,9 +59,11 @@ class DatasetState:
             and (self.folder / key).exists()
         )
 
-    def record(self, key: str, sha256: str, materialised: str | None = None) -> None:
-        """Note that ``key`` is in place: its download's sha256 and its materialised digest."""
-        entry = {"sha256": sha256, "materialised": materialised or sha256}
+    def record(self, key: str, sha256: str, materialised: str | None = None,
+               unpack: str = "none") -> None:
+        """Note that ``key`` is in place: its download's sha256, its unpacking and the digest
+        of what was materialised (what ``verify`` and reuse by another version rely on)."""
+        entry = {"sha256": sha256, "materialised": materialised or sha256, "unpack": unpack}
         self._update(lambda: self.resources.__setitem__(key, entry))
 
     def mark_prepared(self, definition: DatasetDefinition) -> None:

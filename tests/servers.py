@@ -67,6 +67,7 @@ class Sshd:
 
     port: int
     home: Path
+    data: Path  # the data folder of dmconf run over ssh
     alias: str = "dmconf-test"  # a Host entry of home/.ssh/config naming 127.0.0.1:port
 
     def url(self, path: str) -> str:
@@ -104,8 +105,9 @@ def start_sshd(folder: Path) -> tuple[Sshd, subprocess.Popen[bytes]]:
         "PasswordAuthentication no", "KbdInteractiveAuthentication no",
         "PermitRootLogin prohibit-password", "StrictModes no", "UsePAM no",
         "Subsystem sftp internal-sftp",
-        # the other side of `dmconf copy` runs with no settings file of this machine's user
-        "SetEnv DMCONF_SETTINGS=/dev/null", "",
+        # the other side of `dmconf copy` runs with no settings file of this machine's user,
+        # and its own data folder
+        f"SetEnv DMCONF_SETTINGS=/dev/null DMCONF_DATA={folder / 'remote-data'}", "",
     ]))
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
     log = folder / "sshd.log"
@@ -114,7 +116,7 @@ def start_sshd(folder: Path) -> tuple[Sshd, subprocess.Popen[bytes]]:
         wait_for_port(port, process, "sshd", log)
     except RuntimeError as exc:
         pytest.skip(f"sshd could not be started here: {exc}")
-    return Sshd(port, home), process
+    return Sshd(port, home, folder / "remote-data"), process
 
 
 @dataclass

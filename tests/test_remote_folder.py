@@ -65,7 +65,8 @@ def test_push_then_pull_on_a_fresh_data_folder(tree_env, lab, server, capsys, tm
     settings = load_settings()
     assert is_prepared(TREE_ID, settings=settings)
     assert verify(tree_env_definition(), settings) == {"archive": "ok", "single": "ok"}
-    tree = fresh / "test" / "tree" / "archive" / "tree"
+    tree = tree_env.folder(TREE_ID) / "archive" / "tree"
+    assert tree_env.folder(TREE_ID).is_relative_to(fresh)
     assert (tree / "images" / "a.bin").read_bytes() == b"A" * 70_000
     assert os.readlink(tree / "latest") == "images/c.bin"
     assert (tree / "empty").is_dir()
@@ -112,7 +113,8 @@ def test_a_damaged_blob_is_refused_naming_remote_blob_and_file(
     assert sha in line and f"{TREE_ID}/archive/tree/images/c.bin" in line
     assert ("truncated" if damage == "truncated" else "corrupt") in line
     assert not is_prepared(TREE_ID, settings=load_settings())
-    folder = fresh / "test" / "tree"
+    folder = tree_env.folder(TREE_ID)
+    assert folder.is_relative_to(fresh)
     assert not (folder / "archive").exists() and leftovers(folder) == []
     assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == []
 
@@ -269,3 +271,16 @@ def test_pull_names_what_is_missing(tree_env, lab, capsys):
     assert code == 1 and "has no manifest" in err
     code, _, err = run(capsys, "pull", "test.other", "-r", "lab")
     assert code == 1 and "has no data of test.other" in err
+
+
+def test_hostile_refs_and_ids_never_become_paths(tree_env, lab, capsys, tmp_path, monkeypatch):
+    _pushed(capsys)
+    (lab / "refs" / TREE_ID / "latest").write_text("../../../../etc/passwd")
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    tree_env.catalog.joinpath("test", "tree.yaml").unlink()  # pull by the latest ref
+    code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
+    assert code == 1 and "holds no digest" in err
+    code, _, err = run(capsys, "pull", "../../etc", "-r", "lab")
+    assert code == 1 and "is not a dataset id" in err
+    code, _, err = run(capsys, "pull", f"{TREE_ID}@../x", "-r", "lab")
+    assert code == 1 and "64 hexadecimal" in err

@@ -14,6 +14,7 @@ from remotes import TREE_ID, define_tree, other_machine
 from resources import cli
 from servers import AWS_ENV
 
+from dmconf import find as dmconf_find
 from dmconf.cli import main
 from dmconf.preparation import is_prepared
 from dmconf.remote import open_remote
@@ -120,9 +121,10 @@ def test_copy_to_the_ssh_host_leaves_the_dataset_prepared_there(env, server, ssh
     assert code == 0, err
     assert out.strip().startswith(f"{TREE_ID}@")
     assert server.log == []
-    state = json.loads((there / "test" / "tree" / ".dmconf-state.json").read_text())
+    folder = load_settings(data=there).dataset_folder(dmconf_find(TREE_ID))
+    state = json.loads((folder / ".dmconf-state.json").read_text())
     assert set(state["resources"]) == {"archive", "single"} and state["digest"]
-    assert (there / "test" / "tree" / "archive" / "tree" / "run.sh").is_file()
+    assert (folder / "archive" / "tree" / "run.sh").is_file()
     # a second copy sends nothing new and still succeeds
     code, _, err = run(capsys, "copy", TREE_ID, f"root@{ssh_home.alias}:{there}",
                        "--dmconf", dmconf)
@@ -131,3 +133,23 @@ def test_copy_to_the_ssh_host_leaves_the_dataset_prepared_there(env, server, ssh
     done = cli("verify", TREE_ID, env={"DMCONF_DATA": str(there)})
     out, err = done.communicate(timeout=60)
     assert done.returncode == 0, err
+
+
+def test_copy_without_a_data_folder_uses_the_other_sides_own(env, server, ssh_home, capsys):
+    define_tree(env, server)
+    assert run(capsys, "prepare", TREE_ID)[0] == 0
+    dmconf = os.path.join(os.path.dirname(os.sys.executable), "dmconf")
+    code, _, err = run(capsys, "copy", TREE_ID, f"ssh://root@127.0.0.1:{ssh_home.port}",
+                       "--dmconf", dmconf)
+    assert code == 0, err
+    folder = load_settings(data=ssh_home.data).dataset_folder(dmconf_find(TREE_ID))
+    assert is_prepared(TREE_ID, settings=load_settings(data=ssh_home.data))
+    assert (folder / "single").is_file()
+
+
+def test_copy_names_the_failure_on_the_other_side(env, server, ssh_home, capsys):
+    define_tree(env, server)
+    assert run(capsys, "prepare", TREE_ID)[0] == 0
+    code, _, err = run(capsys, "copy", TREE_ID, f"root@{ssh_home.alias}:/tmp/x",
+                       "--dmconf", "/nonexistent/dmconf")
+    assert code == 1 and "root@dmconf-test" in err and "/nonexistent/dmconf" in err

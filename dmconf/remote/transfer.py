@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dmconf.errors import CorruptBlob, DefinitionError, RemoteError
+from dmconf.errors import CorruptBlob, DefinitionError, RemoteError, SettingsError
 from dmconf.remote import open_remote
 from dmconf.remote.base import CHUNK, Remote
 from dmconf.store.assemble import assemble
-from dmconf.store.layout import dataset_folder
 from dmconf.store.manifest import Entry, Manifest, manifest_of
 
 if TYPE_CHECKING:
@@ -59,9 +58,9 @@ def push(
     """Upload a prepared dataset: missing blobs, then its manifest, then its refs."""
     from dmconf.remote.licence import check_licence
 
-    manifest = manifest_of(definition, dataset_folder(definition, settings))
+    manifest = manifest_of(definition, settings.dataset_folder(definition))
     check_licence(manifest, remote, force)
-    folder = dataset_folder(definition, settings)
+    folder = settings.dataset_folder(definition)
     blobs = {e.sha256: e for e in manifest.files if e.kind == "file" and e.sha256}
     sent = size = 0
     for sha256, entry in blobs.items():
@@ -86,6 +85,12 @@ def fetch_manifest(
     """The manifest of ``dataset_id`` on ``remote``: by digest, else the one for
     ``definition``'s content, else the latest. Its digest must match the name it is stored by.
     """
+    from dmconf.definition import ID_PATTERN, SHA256_PATTERN
+
+    if not ID_PATTERN.match(dataset_id):
+        raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
+    if digest is not None and not SHA256_PATTERN.match(digest):
+        raise SettingsError(f"{dataset_id}@{digest}: a digest is 64 hexadecimal characters")
     if digest is None:
         ref = definition.content_digest() if definition is not None else LATEST
         try:
@@ -100,6 +105,9 @@ def fetch_manifest(
                 "version by its digest (ID@DIGEST)",
                 remote=remote.name, dataset=dataset_id, missing=True,
             ) from None
+        if not SHA256_PATTERN.match(digest):
+            raise CorruptBlob(f"{remote}: its ref {ref} of {dataset_id} holds no digest; it was "
+                              "not used", remote=remote.name, blob=ref, path=dataset_id)
     path = remote.manifest_path(dataset_id, digest)
     try:
         manifest = Manifest.parse(remote.read_small(path), f"{remote}: {path}")
@@ -140,12 +148,15 @@ def install(
     definition: DatasetDefinition, manifest: Manifest, settings: Settings, remote: Remote
 ) -> Pulled:
     _check_consistent(definition, manifest, remote)
-    folder = dataset_folder(definition, settings)
+    folder = settings.dataset_folder(definition)
 
     def fetch(entry: Entry, target: Path) -> None:
         fetch_blob(remote, entry, target, f"{definition.id}/{entry.path}")
 
-    built = assemble(definition, manifest, folder, fetch)
+    from dmconf.preparation import _id_locked
+
+    with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
+        built = assemble(definition, manifest, folder, fetch)
     return Pulled(folder, manifest.digest(), built)
 
 

@@ -57,7 +57,7 @@ def assemble(
                 _move_into_place(tmp, folder / key)
             finally:
                 remove_path(tmp)
-            state.record(key, record["sha256"], record.get("materialised"))
+            state.record(key, record["sha256"], record.get("materialised"), resource.unpack)
             built += 1
     with _storage(definition.id, folder):
         DatasetState(folder).mark_prepared(definition)
