@@ -203,6 +203,11 @@ def update_settings_file(change: Callable[[dict[str, Any]], None]) -> Path:
     import yaml
 
     path = settings_file()
+    if (path.exists() and not path.is_file()) or path.is_symlink():
+        raise SettingsError(
+            f"settings file {path} is not a regular file, so dmconf will not rewrite it; set "
+            f"{ENV_SETTINGS} to a YAML file (it is created if missing)"
+        )
     values = _read_file(path, explicit=False)
     change(values)
     try:

@@ -284,3 +284,44 @@ def test_hostile_refs_and_ids_never_become_paths(tree_env, lab, capsys, tmp_path
     assert code == 1 and "is not a dataset id" in err
     code, _, err = run(capsys, "pull", f"{TREE_ID}@../x", "-r", "lab")
     assert code == 1 and "64 hexadecimal" in err
+
+
+def test_remote_add_never_replaces_a_settings_path_that_is_not_a_file(env, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setenv("DMCONF_SETTINGS", "/dev/null")
+    code, _, err = run(capsys, "remote", "add", "lab", "/tmp/x")
+    assert code == 1 and "not a regular file" in err
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.slow
+def test_a_push_killed_mid_blob_is_resumed(env, server, capsys, tmp_path, monkeypatch):
+    """SIGKILL while a blob is being written: no blob exists under its name with partial bytes,
+    no manifest is published, and running push again completes it."""
+    import hashlib
+    import signal
+    import time
+
+    from resources import serve_dataset
+
+    data = os.urandom(64 << 20)
+    serve_dataset(env, server, "test.big", data)
+    assert run(capsys, "prepare", "test.big")[0] == 0
+    lab = tmp_path / "lab"
+    assert run(capsys, "remote", "add", "lab", str(lab))[0] == 0
+    sha = hashlib.sha256(data).hexdigest()
+    final = lab / "blobs" / sha[:2] / sha
+    pushing = cli("push", "test.big", "-r", "lab")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and pushing.poll() is None and not temporaries(lab):
+        time.sleep(0.001)
+    assert pushing.poll() is None, "the push finished before it could be killed"
+    assert temporaries(lab), "no temporary blob appeared within 60 s"
+    os.kill(pushing.pid, signal.SIGKILL)
+    pushing.communicate(timeout=30)
+    assert not final.exists() or hashlib.sha256(final.read_bytes()).hexdigest() == sha
+    assert not (lab / "manifests").exists()
+    code, _, err = run(capsys, "push", "test.big", "-r", "lab")
+    assert code == 0 and "1 of 1 blob(s) sent" in err
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    assert run(capsys, "pull", "test.big", "-r", "lab")[0] == 0

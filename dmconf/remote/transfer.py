@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from dmconf.errors import CorruptBlob, DefinitionError, RemoteError, SettingsError
 from dmconf.remote import open_remote
 from dmconf.remote.base import CHUNK, Remote
-from dmconf.store.assemble import assemble
+from dmconf.store.assemble import assemble, each
 from dmconf.store.manifest import Entry, Manifest, manifest_of
 
 if TYPE_CHECKING:
@@ -62,20 +62,24 @@ def push(
     check_licence(manifest, remote, force)
     folder = settings.dataset_folder(definition)
     blobs = {e.sha256: e for e in manifest.files if e.kind == "file" and e.sha256}
-    sent = size = 0
-    for sha256, entry in blobs.items():
-        if remote.exists(remote.blob_path(sha256)):
-            continue
-        log.debug("%s: sending %s (%s)", definition.id, entry.path, sha256)
-        remote.put_blob(folder / entry.path, sha256, f"{definition.id}/{entry.path}")
-        sent, size = sent + 1, size + (entry.size or 0)
+    sent: list[Entry] = []
+
+    def send(entry: Entry) -> None:
+        assert entry.sha256 is not None  # a file entry (validated)
+        if remote.exists(remote.blob_path(entry.sha256)):
+            return
+        log.debug("%s: sending %s (%s)", definition.id, entry.path, entry.sha256)
+        remote.put_blob(folder / entry.path, entry.sha256, f"{definition.id}/{entry.path}")
+        sent.append(entry)  # list.append is atomic: threads may share it
+
+    each(send, blobs.values(), settings.parallel)
     digest = manifest.digest()
     path = remote.manifest_path(definition.id, digest)
     if not remote.exists(path):
         remote.write_bytes(path, manifest.to_json())
     for ref in (manifest.definition, LATEST):
         remote.write_bytes(remote.ref_path(definition.id, ref), digest.encode())
-    return Pushed(digest, len(blobs), sent, size)
+    return Pushed(digest, len(blobs), len(sent), sum(e.size or 0 for e in sent))
 
 
 def fetch_manifest(
@@ -156,7 +160,7 @@ def install(
     from dmconf.preparation import _id_locked
 
     with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
-        built = assemble(definition, manifest, folder, fetch)
+        built = assemble(definition, manifest, folder, fetch, settings.parallel)
     return Pulled(folder, manifest.digest(), built)
 
 

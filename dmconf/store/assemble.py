@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TypeVar
 
 from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition
@@ -22,7 +24,9 @@ from dmconf.errors import CorruptBlob
 from dmconf.state import DatasetState
 from dmconf.store.manifest import Entry, Manifest, write_manifest
 
-__all__ = ["BlobFetcher", "assemble"]
+__all__ = ["BlobFetcher", "assemble", "each"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("dmconf")
 
@@ -31,9 +35,13 @@ BlobFetcher = Callable[[Entry, Path], None]
 
 
 def assemble(
-    definition: DatasetDefinition, manifest: Manifest, folder: Path, fetch: BlobFetcher
+    definition: DatasetDefinition, manifest: Manifest, folder: Path, fetch: BlobFetcher,
+    parallel: int = 1,
 ) -> int:
-    """Build every resource of ``manifest`` not yet in ``folder``; return how many were built."""
+    """Build every resource of ``manifest`` not yet in ``folder``; return how many were built.
+
+    ``parallel`` files are fetched at once (remotes answer each file after a round trip).
+    """
     from dmconf.fetch.download import reclaim, remove_path, temp_path
     from dmconf.lock import locked
     from dmconf.preparation import _move_into_place, _storage
@@ -52,7 +60,7 @@ def assemble(
             reclaim(folder, key)
             tmp = temp_path(folder, key, "unpack")
             try:
-                _build(entries, key, tmp, fetch)
+                _build(entries, tmp, fetch, parallel)
                 _check_materialised(definition, key, tmp, entries, record)
                 _move_into_place(tmp, folder / key)
             finally:
@@ -65,17 +73,35 @@ def assemble(
     return built
 
 
-def _build(entries: list[Entry], key: str, tmp: Path, fetch: BlobFetcher) -> None:
+def each(run: Callable[[T], None], items: Iterable[T], parallel: int) -> None:
+    """``run`` every item, ``parallel`` at once; the first failure stops the rest and is raised."""
+    items = list(items)
+    if parallel <= 1 or len(items) <= 1:
+        for item in items:
+            run(item)
+        return
+    with ThreadPoolExecutor(min(parallel, len(items)), thread_name_prefix="dmconf") as pool:
+        futures = [pool.submit(run, item) for item in items]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -> None:
     def place(entry: Entry) -> Path:
         return tmp.joinpath(*entry.path.split("/")[1:])
+
+    def fetch_file(entry: Entry) -> None:
+        place(entry).parent.mkdir(parents=True, exist_ok=True)
+        fetch(entry, place(entry))
 
     for entry in entries:
         if entry.kind == "dir":
             place(entry).mkdir(parents=True, exist_ok=True)
-    for entry in entries:
-        if entry.kind == "file":
-            place(entry).parent.mkdir(parents=True, exist_ok=True)
-            fetch(entry, place(entry))
+    each(fetch_file, [e for e in entries if e.kind == "file"], parallel)
     for entry in entries:
         if entry.kind == "link":
             place(entry).parent.mkdir(parents=True, exist_ok=True)
