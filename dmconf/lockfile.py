@@ -87,7 +87,7 @@ def read_lock(path: Path) -> dict[str, LockEntry]:
         raise DefinitionError(f"cannot be read: {exc}", path=str(path)) from None
     try:
         raw = yaml.safe_load(text) or {}
-        datasets = raw.get("datasets") or {} if isinstance(raw, dict) else None
+        datasets = (raw.get("datasets") or {}) if isinstance(raw, dict) else None
         if not isinstance(datasets, dict):
             raise DefinitionError("expected `datasets:` mapping ids to entries", path=str(path))
         return {str(k): LockEntry.model_validate(v) for k, v in datasets.items()}

@@ -145,3 +145,12 @@ def test_a_hydra_run_keeps_the_lock_entries_next_to_its_config(project, env, ser
     code, out, err = run(capsys, "lock", "--from-hydra", str(hydra))
     assert code == 0, err
     assert out.strip() == f"{TREE_ID}@{entries[TREE_ID]['manifest']}"
+
+
+@pytest.mark.parametrize("text", ["- a list\n", "datasets: [1, 2]\n", "datasets: {a.b: {x: 1}}\n",
+                                  "datasets: {\n"])
+def test_a_malformed_lock_file_is_one_clear_error(project, capsys, text):
+    (project / "dmconf.lock").write_text(text)
+    for argv in (("lock", "--check"), ("prepare", "--locked")):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and err.startswith("dmconf: error: dmconf.lock") and "Traceback" not in err

@@ -80,6 +80,9 @@ def test_a_moved_data_folder_stays_prepared(tree_env, server, tmp_path, monkeypa
     assert manifest_of(find(TREE_ID), tree_env.folder(TREE_ID)).digest() == digest
 
 
+RECORD = {"sha256": "a" * 64, "materialised": "b" * 64, "unpack": "none"}
+
+
 @pytest.mark.parametrize(("entry", "why"), [
     ({"path": "../escape", "size": 1, "sha256": "a" * 64}, "without '.', '..'"),
     ({"path": "payload/../../x", "size": 1, "sha256": "a" * 64}, "without '.', '..'"),
@@ -92,7 +95,7 @@ def test_a_moved_data_folder_stays_prepared(tree_env, server, tmp_path, monkeypa
     ({"path": "payload/x", "size": 1, "sha256": "a" * 64, "mode": "4755"}, "mode"),
 ])
 def test_hostile_manifests_are_refused(entry, why):
-    manifest = {"id": "x.y", "definition": "d" * 64, "resources": {"payload": {}},
+    manifest = {"id": "x.y", "definition": "d" * 64, "resources": {"payload": RECORD},
                 "files": [{"path": "payload", "kind": "dir"}, entry]}
     with pytest.raises(DefinitionError, match="not a valid dmconf manifest") as caught:
         Manifest.parse(json.dumps(manifest).encode(), "remote 'lab'")
@@ -101,7 +104,31 @@ def test_hostile_manifests_are_refused(entry, why):
 
 def test_a_manifest_listing_a_path_twice_is_refused():
     entry = {"path": "payload", "size": 1, "sha256": "a" * 64}
-    manifest = {"id": "x.y", "definition": "d" * 64, "resources": {"payload": {}},
+    manifest = {"id": "x.y", "definition": "d" * 64, "resources": {"payload": RECORD},
                 "files": [entry, entry]}
     with pytest.raises(DefinitionError, match="listed twice"):
         Manifest.parse(json.dumps(manifest).encode(), "remote 'lab'")
+
+
+@pytest.mark.parametrize("record", [{}, {**RECORD, "sha256": "../x"}, {**RECORD, "extra": "1"}])
+def test_a_manifest_with_a_malformed_resource_record_is_refused(record):
+    manifest = {"id": "x.y", "definition": "d" * 64, "resources": {"payload": record},
+                "files": [{"path": "payload", "size": 1, "sha256": "a" * 64}]}
+    with pytest.raises(DefinitionError, match=r"field resources\.payload"):
+        Manifest.parse(json.dumps(manifest).encode(), "remote 'lab'")
+
+
+def test_a_state_file_of_an_older_dmconf_gives_the_same_manifest(tree_env):
+    """States written before dmconf recorded `unpack` or the materialised digest: the manifest
+    (and so its digest, which lock files name) is the same."""
+    prepare(TREE_ID)
+    definition = find(TREE_ID)
+    folder = tree_env.folder(TREE_ID)
+    digest = manifest_of(definition, folder).digest()
+    state = json.loads((folder / ".dmconf-state.json").read_text())
+    for record in state["resources"].values():
+        record.pop("unpack", None)
+        record.pop("materialised", None)
+    (folder / ".dmconf-state.json").write_text(json.dumps(state))
+    (folder / MANIFEST_FILE).unlink()
+    assert manifest_of(definition, folder).digest() == digest

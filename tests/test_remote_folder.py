@@ -275,11 +275,12 @@ def test_pull_names_what_is_missing(tree_env, lab, capsys):
 
 def test_hostile_refs_and_ids_never_become_paths(tree_env, lab, capsys, tmp_path, monkeypatch):
     _pushed(capsys)
-    (lab / "refs" / TREE_ID / "latest").write_text("../../../../etc/passwd")
     other_machine(monkeypatch, tmp_path / "elsewhere")
     tree_env.catalog.joinpath("test", "tree.yaml").unlink()  # pull by the latest ref
-    code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
-    assert code == 1 and "holds no digest" in err
+    for ref in (b"../../../../etc/passwd", b"\xff\xfe" * 40):
+        (lab / "refs" / TREE_ID / "latest").write_bytes(ref)
+        code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
+        assert code == 1 and "holds no digest" in err
     code, _, err = run(capsys, "pull", "../../etc", "-r", "lab")
     assert code == 1 and "is not a dataset id" in err
     code, _, err = run(capsys, "pull", f"{TREE_ID}@../x", "-r", "lab")
@@ -325,3 +326,21 @@ def test_a_push_killed_mid_blob_is_resumed(env, server, capsys, tmp_path, monkey
     assert code == 0 and "1 of 1 blob(s) sent" in err
     other_machine(monkeypatch, tmp_path / "elsewhere")
     assert run(capsys, "pull", "test.big", "-r", "lab")[0] == 0
+
+
+def test_a_link_planted_at_the_temporary_name_is_never_followed(tree_env, lab, capsys, tmp_path,
+                                                                monkeypatch):
+    """Another user of a shared data folder plants a link where this process will build."""
+    from dmconf.fetch.download import temp_path
+
+    _pushed(capsys)
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    folder = tree_env.folder(TREE_ID)
+    folder.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, temp_path(folder, "archive", "unpack"))
+    code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
+    assert code == 0, err
+    assert list(outside.iterdir()) == []
+    assert (folder / "archive" / "tree" / "run.sh").is_file()

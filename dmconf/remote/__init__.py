@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from dmconf.remote.base import Remote
     from dmconf.settings import Settings
 
-__all__ = ["KINDS", "kind_of", "open_remote"]
+__all__ = ["KINDS", "STORE", "kind_of", "open_remote"]
+
+#: the remote that `dmconf copy` keeps inside the other machine's data folder
+STORE = ".dmconf-store"
 
 # scheme -> "module:class", imported on first use (as fsspec's registry does)
 KINDS = {

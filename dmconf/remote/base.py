@@ -144,7 +144,7 @@ class Remote:
         self._write(self.blob_path(sha256), copy, (sha256, where))
 
     def _write(self, path: str, fill: Any, expect: tuple[str, str] | None) -> None:
-        self._ensure_writable()
+        self.ensure_writable()
         tmp = f"{path}.tmp-{secrets.token_hex(8)}"
         parent = path.rsplit("/", 1)[0]
         with self.io(f"cannot write {path}"):
@@ -169,7 +169,7 @@ class Remote:
         except Exception:  # best effort: a leftover temporary is never taken for data
             log.debug("%s: could not remove %s", self, tmp)
 
-    def _ensure_writable(self) -> None:
+    def ensure_writable(self) -> None:
         if not self.writable:
             raise RemoteError(f"{self}: a {self.kind} remote is read-only; push to a folder, "
                               "ssh:// or s3:// remote", remote=self.name, url=self.url)

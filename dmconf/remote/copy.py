@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from dmconf.errors import RemoteError, SettingsError
+from dmconf.remote import STORE
 from dmconf.remote.sftp import SFTPRemote, ssh_options
 from dmconf.remote.transfer import push
 
@@ -26,11 +27,10 @@ if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
     from dmconf.settings import Settings
 
-__all__ = ["STORE", "copy", "parse_destination"]
+__all__ = ["copy", "parse_destination"]
 
 log = logging.getLogger("dmconf")
 
-STORE = ".dmconf-store"
 
 
 def parse_destination(destination: str) -> tuple[str, str | None]:

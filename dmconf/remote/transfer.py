@@ -58,9 +58,10 @@ def push(
     """Upload a prepared dataset: missing blobs, then its manifest, then its refs."""
     from dmconf.remote.licence import check_licence
 
-    manifest = manifest_of(definition, settings.dataset_folder(definition))
-    check_licence(manifest, remote, force)
+    remote.ensure_writable()
     folder = settings.dataset_folder(definition)
+    manifest = manifest_of(definition, folder)
+    check_licence(manifest, remote, force)
     blobs = {e.sha256: e for e in manifest.files if e.kind == "file" and e.sha256}
     sent: list[Entry] = []
 
@@ -98,7 +99,8 @@ def fetch_manifest(
     if digest is None:
         ref = definition.content_digest() if definition is not None else LATEST
         try:
-            digest = remote.read_small(remote.ref_path(dataset_id, ref)).decode().strip()
+            raw = remote.read_small(remote.ref_path(dataset_id, ref))
+            digest = raw.decode("utf-8", errors="replace").strip()
         except RemoteError as exc:
             if not exc.fields.get("missing"):
                 raise

@@ -22,7 +22,7 @@ from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition
 from dmconf.errors import CorruptBlob
 from dmconf.state import DatasetState
-from dmconf.store.manifest import Entry, Manifest, write_manifest
+from dmconf.store.manifest import Entry, Manifest, Record, write_manifest
 
 __all__ = ["BlobFetcher", "assemble", "each"]
 
@@ -55,7 +55,8 @@ def assemble(
         with _storage(definition.id, folder), locked(folder / f".{key}.lock",
                                                      f"building {definition.id}/{key}"):
             state = DatasetState(folder)
-            if state.has(key, resource) and state.resources[key] == record:
+            if state.has(key, resource) and state.resources[key].get(
+                    "materialised") == record.materialised:
                 continue
             reclaim(folder, key)
             tmp = temp_path(folder, key, "unpack")
@@ -65,7 +66,7 @@ def assemble(
                 _move_into_place(tmp, folder / key)
             finally:
                 remove_path(tmp)
-            state.record(key, record["sha256"], record.get("materialised"), resource.unpack)
+            state.record(key, record.sha256, record.materialised, resource.unpack)
             built += 1
     with _storage(definition.id, folder):
         DatasetState(folder).mark_prepared(definition)
@@ -98,6 +99,11 @@ def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -
         place(entry).parent.mkdir(parents=True, exist_ok=True)
         fetch(entry, place(entry))
 
+    from dmconf.fetch.download import remove_path
+
+    remove_path(tmp)  # whatever is at this process's temporary name goes (links unfollowed)
+    if any(e.kind == "dir" and "/" not in e.path for e in entries):
+        os.mkdir(tmp)  # ours, new: what is built below is never reached through a planted link
     for entry in entries:
         if entry.kind == "dir":
             place(entry).mkdir(parents=True, exist_ok=True)
@@ -113,25 +119,23 @@ def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -
 
 
 def _check_materialised(
-    definition: DatasetDefinition, key: str, tmp: Path, entries: list[Entry],
-    record: dict[str, str],
+    definition: DatasetDefinition, key: str, tmp: Path, entries: list[Entry], record: Record
 ) -> None:
     """The built resource must be what the pushing machine's state recorded for it."""
     published = definition.resources[key].sha256
-    if published is not None and record.get("sha256") != published:
+    if published is not None and record.sha256 != published:
         raise CorruptBlob(
             f"{definition.id}: the manifest says resource {key!r} was downloaded with sha256 "
-            f"{record.get('sha256')}, but the definition publishes {published}; nothing was "
-            "written", dataset=definition.id, resource=key,
+            f"{record.sha256}, but the definition publishes {published}; nothing was written",
+            dataset=definition.id, resource=key,
         )
-    expected = record.get("materialised") or record.get("sha256")
     top = next(e for e in entries if e.path == key)
     # a single file was verified on arrival: its blob's sha256 is its digest
     actual = tree_sha256(tmp) if top.kind == "dir" else top.sha256
-    if actual != expected:
+    if actual != record.materialised:
         raise CorruptBlob(
             f"{definition.id}: resource {key!r} built from the manifest has digest {actual}, "
-            f"but the manifest records {expected}; nothing was written. The manifest does not "
-            "describe its data: push it again from a machine where the dataset is prepared",
-            dataset=definition.id, resource=key,
+            f"but the manifest records {record.materialised}; nothing was written. The "
+            "manifest does not describe its data: push it again from a machine where the "
+            "dataset is prepared", dataset=definition.id, resource=key,
         )

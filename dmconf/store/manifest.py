@@ -27,12 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dmconf.checksum import file_sha256
+from dmconf.checksum import file_sha256, tree_sha256
 from dmconf.definition import KEY_PATTERN, SHA256_PATTERN, DatasetDefinition
 from dmconf.errors import DefinitionError, NotPrepared, describe_validation
 from dmconf.state import DatasetState
 
-__all__ = ["MANIFEST_FILE", "Entry", "Manifest", "build_manifest", "manifest_of"]
+__all__ = ["MANIFEST_FILE", "Entry", "Manifest", "Record", "build_manifest", "manifest_of",
+           "write_manifest"]
 
 MANIFEST_FILE = ".dmconf-manifest.json"
 
@@ -81,6 +82,17 @@ class Entry(BaseModel):
         return self.mode == "755"
 
 
+class Record(BaseModel):
+    """What a resource was made from, and the digest of what it became (file or tree)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha256: str = Field(pattern=SHA256_PATTERN.pattern, description="of the download")
+    materialised: str = Field(pattern=SHA256_PATTERN.pattern,
+                              description="of the file, or tree digest of the folder")
+    unpack: str = Field(description="how the download became it")
+
+
 class Manifest(BaseModel):
     """Every entry of a prepared dataset, and what identifies its content."""
 
@@ -90,7 +102,7 @@ class Manifest(BaseModel):
     id: str
     definition: str = Field(description="the definition's content digest")
     license: str | None = None
-    resources: dict[str, dict[str, str]] = Field(
+    resources: dict[str, Record] = Field(
         description="per resource: sha256 of the download, digest of what was materialised"
     )
     files: list[Entry]
@@ -149,9 +161,20 @@ def build_manifest(definition: DatasetDefinition, folder: Path, state: DatasetSt
                 entries.append(_entry(path, path.relative_to(folder).as_posix()))
     return Manifest(
         id=definition.id, definition=definition.content_digest(), license=definition.license,
-        resources={k: dict(state.resources[k]) for k in sorted(definition.resources)},
+        resources={k: _record(definition, folder, state, k) for k in sorted(definition.resources)},
         files=entries, source=definition.model_dump(mode="json"),
     )
+
+
+def _record(definition: DatasetDefinition, folder: Path, state: DatasetState, key: str) -> Record:
+    """A resource's record, the same whichever dmconf version wrote the state file."""
+    recorded = state.resources[key]
+    materialised = recorded.get("materialised")
+    if materialised is None:  # a state file older than the materialised digest: hash it now
+        path = folder / key
+        materialised = tree_sha256(path) if path.is_dir() else file_sha256(path)
+    return Record(sha256=recorded["sha256"], materialised=materialised,
+                  unpack=definition.resources[key].unpack)
 
 
 def _entry(path: Path, rel: str) -> Entry:
@@ -180,8 +203,9 @@ def manifest_of(definition: DatasetDefinition, folder: Path) -> Manifest:
         )
     cached = _read_cached(folder / MANIFEST_FILE)
     if (cached is not None and cached.definition == state.digest
-            and cached.resources == {k: state.resources.get(k) for k in cached.resources}
-            and set(cached.resources) == set(definition.resources)):
+            and set(cached.resources) == set(definition.resources)
+            and all(state.resources.get(k, {}).get("sha256") == r.sha256
+                    for k, r in cached.resources.items())):
         return cached
     manifest = build_manifest(definition, folder, state)
     write_manifest(manifest, folder)
