@@ -344,3 +344,14 @@ def test_a_link_planted_at_the_temporary_name_is_never_followed(tree_env, lab, c
     assert code == 0, err
     assert list(outside.iterdir()) == []
     assert (folder / "archive" / "tree" / "run.sh").is_file()
+
+
+def test_push_and_pull_show_progress_when_asked(tree_env, lab, capsys, tmp_path, monkeypatch):
+    prepared_tree(capsys)
+    settings = yaml.safe_load(tree_env.settings.read_text())
+    tree_env.settings.write_text(yaml.safe_dump({**settings, "progress": True}))
+    code, _, err = run(capsys, "push", TREE_ID, "-r", "lab")
+    assert code == 0 and f"{TREE_ID} -> lab" in err and "/155k" in err
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
+    assert code == 0 and f"lab -> {TREE_ID}" in err and "/223k" in err

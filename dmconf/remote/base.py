@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -130,7 +130,8 @@ class Remote:
         """Write small content (manifest, ref) through a temporary name."""
         self._write(path, lambda out: out.write(data), None)
 
-    def put_blob(self, local: Path, sha256: str, where: str) -> None:
+    def put_blob(self, local: Path, sha256: str, where: str,
+                 advance: Callable[[int], None] | None = None) -> None:
         """Upload ``local`` as blob ``sha256``, refusing if its bytes no longer hash to it."""
 
         def copy(out: BinaryIO) -> str:
@@ -139,6 +140,8 @@ class Remote:
                 while chunk := stream.read(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
+                    if advance is not None:
+                        advance(len(chunk))
             return digest.hexdigest()
 
         self._write(self.blob_path(sha256), copy, (sha256, where))

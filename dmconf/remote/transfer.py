@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dmconf.errors import CorruptBlob, DefinitionError, RemoteError, SettingsError
+from dmconf.progress import Bar, progress_enabled
 from dmconf.remote import open_remote
 from dmconf.remote.base import CHUNK, Remote
 from dmconf.store.assemble import assemble, each
@@ -64,16 +66,23 @@ def push(
     check_licence(manifest, remote, force)
     blobs = {e.sha256: e for e in manifest.files if e.kind == "file" and e.sha256}
     sent: list[Entry] = []
+    bar = Bar(f"{definition.id} -> {remote.name}", progress_enabled(settings))
+    bar.set_total(sum(e.size or 0 for e in blobs.values()))
 
     def send(entry: Entry) -> None:
         assert entry.sha256 is not None  # a file entry (validated)
         if remote.exists(remote.blob_path(entry.sha256)):
+            bar.advance(entry.size or 0)
             return
         log.debug("%s: sending %s (%s)", definition.id, entry.path, entry.sha256)
-        remote.put_blob(folder / entry.path, entry.sha256, f"{definition.id}/{entry.path}")
+        remote.put_blob(folder / entry.path, entry.sha256, f"{definition.id}/{entry.path}",
+                        bar.advance)
         sent.append(entry)  # list.append is atomic: threads may share it
 
-    each(send, blobs.values(), settings.parallel)
+    try:
+        each(send, blobs.values(), settings.parallel)
+    finally:
+        bar.close()
     digest = manifest.digest()
     path = remote.manifest_path(definition.id, digest)
     if not remote.exists(path):
@@ -156,13 +165,19 @@ def install(
     _check_consistent(definition, manifest, remote)
     folder = settings.dataset_folder(definition)
 
+    bar = Bar(f"{remote.name} -> {definition.id}", progress_enabled(settings))
+    bar.set_total(manifest.size)
+
     def fetch(entry: Entry, target: Path) -> None:
-        fetch_blob(remote, entry, target, f"{definition.id}/{entry.path}")
+        fetch_blob(remote, entry, target, f"{definition.id}/{entry.path}", bar.advance)
 
     from dmconf.preparation import _id_locked
 
-    with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
-        built = assemble(definition, manifest, folder, fetch, settings.parallel)
+    try:
+        with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
+            built = assemble(definition, manifest, folder, fetch, settings.parallel)
+    finally:
+        bar.close()
     return Pulled(folder, manifest.digest(), built)
 
 
@@ -200,7 +215,8 @@ def _check_consistent(definition: DatasetDefinition, manifest: Manifest, remote:
         )
 
 
-def fetch_blob(remote: Remote, entry: Entry, target: Path, where: str) -> None:
+def fetch_blob(remote: Remote, entry: Entry, target: Path, where: str,
+               advance: Callable[[int], None] | None = None) -> None:
     """Copy blob ``entry.sha256`` to the new file ``target``, refusing wrong bytes.
 
     At most ``size + 1`` bytes are read: a longer, shorter or different blob is an error naming
@@ -216,6 +232,8 @@ def fetch_blob(remote: Remote, entry: Entry, target: Path, where: str) -> None:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
+                if advance is not None:
+                    advance(len(chunk))
         if size != entry.size or digest.hexdigest() != entry.sha256:
             what = "truncated" if size < entry.size else "corrupt"
             raise CorruptBlob(
