@@ -10,6 +10,7 @@ import json
 import os
 
 import pytest
+import yaml
 from remotes import TREE_ID, define_tree, other_machine
 from resources import cli
 from servers import AWS_ENV
@@ -154,3 +155,20 @@ def test_copy_names_the_failure_on_the_other_side(env, server, ssh_home, capsys)
     code, _, err = run(capsys, "copy", TREE_ID, f"root@{ssh_home.alias}:/tmp/x",
                        "--dmconf", "/nonexistent/dmconf")
     assert code == 1 and "root@dmconf-test" in err and "/nonexistent/dmconf" in err
+
+
+def test_prepare_falls_back_to_the_remote_when_the_origin_answers_404(
+        served, env, server, capsys, tmp_path, monkeypatch):
+    from httpserver import Fault
+
+    assert run(capsys, "push", TREE_ID, "-r", "lab")[0] == 0
+    settings = yaml.safe_load(env.settings.read_text())
+    env.settings.write_text(yaml.safe_dump({**settings, "remotes": ["lab"]}))
+    other_machine(monkeypatch, tmp_path / "fresh")
+    for name in list(server.files):
+        server.faults[name] = Fault(status=404)
+    server.log.clear()
+    code, out, err = run(capsys, "prepare", TREE_ID)
+    assert code == 0, err
+    assert "prepared from remote 'lab'" in err and server.log == []
+    assert json.loads(out)["id"] == TREE_ID
