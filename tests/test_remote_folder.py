@@ -213,7 +213,9 @@ def test_a_corrupt_remote_does_not_stop_prepare_from_the_origin(tree_env, lab, s
 
 
 @pytest.mark.parametrize(("licence", "allowed"), [
-    (None, False), ("research-only", False), ("CC-BY-4.0", True), ("cc0-1.0", True)])
+    (None, False), ("LicenseRef-not-stated", False), ("LicenseRef-x AND MIT", False),
+    ("CC-BY-4.0", True), ("cc0-1.0", True), ("LicenseRef-x OR MIT", True),
+    ("GPL-2.0-only WITH Classpath-exception-2.0", True)])
 def test_public_remotes_get_only_redistributable_data_without_force(
         env, server, capsys, tmp_path, licence, allowed):
     define_tree(env, server, **({"license": licence} if licence else {}))

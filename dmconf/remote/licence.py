@@ -1,13 +1,15 @@
 """Which licences allow a dataset to be pushed to a remote that anyone may read.
 
 A remote marked ``public: true`` redistributes what it holds. A dataset is pushed to it only
-when its definition names a licence known to allow redistribution (open data and open source
-licences, by SPDX id prefix); a dataset without a licence, or with any other one ("research
-only", "proprietary", a custom text), needs ``--force``: the person pushing has checked.
+when its definition's ``license:`` (an SPDX expression) is known to allow redistribution (open
+data and open source licences, by SPDX id prefix); a dataset without a licence, or with any
+other one (``LicenseRef-research-only``, a custom text), needs ``--force``: the person pushing
+has checked.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from dmconf.errors import RemoteError
@@ -26,8 +28,18 @@ REDISTRIBUTABLE = (
 
 
 def redistributable(licence: str | None) -> bool:
-    """Whether ``licence`` (an SPDX id) is known to allow redistribution."""
-    return licence is not None and licence.strip().upper().startswith(REDISTRIBUTABLE)
+    """Whether ``licence`` (an SPDX expression) is known to allow redistribution.
+
+    ``A OR B`` allows it when either side does; ``A AND B`` (and ``A WITH exception``) when
+    every licence named does. ``LicenseRef-...`` and unknown ids never do.
+    """
+    if not licence or not licence.strip():
+        return False
+    expression = re.sub(r"\s+WITH\s+\S+", " ", licence.upper().replace("(", " ").replace(")", " "))
+    return any(
+        all(name.startswith(REDISTRIBUTABLE) for name in re.split(r"\s+AND\s+", alternative))
+        for alternative in re.split(r"\s+OR\s+", expression.strip())
+    )
 
 
 def check_licence(manifest: Manifest, remote: Remote, force: bool) -> None:
