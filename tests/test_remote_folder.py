@@ -357,3 +357,28 @@ def test_push_and_pull_show_progress_when_asked(tree_env, lab, capsys, tmp_path,
     other_machine(monkeypatch, tmp_path / "elsewhere")
     code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
     assert code == 0 and f"lab -> {TREE_ID}" in err and "/223k" in err
+
+
+def test_pull_replaces_a_stale_copy_and_a_planted_link_at_the_final_name(
+        tree_env, lab, capsys, tmp_path, monkeypatch):
+    _pushed(capsys)
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    assert run(capsys, "pull", TREE_ID, "-r", "lab")[0] == 0
+    folder = tree_env.folder(TREE_ID)
+    state_path = folder / ".dmconf-state.json"
+    state = json.loads(state_path.read_text())
+    state["digest"] = None
+    state["resources"]["archive"]["materialised"] = "0" * 64  # as if another version's
+    state["resources"].pop("single")
+    state_path.write_text(json.dumps(state))
+    (folder / "archive" / "tree" / "run.sh").write_text("changed")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not dmconf's")
+    (folder / "single").unlink()
+    os.symlink(outside, folder / "single")
+    code, _, err = run(capsys, "pull", TREE_ID, "-r", "lab")
+    assert code == 0, err
+    assert outside.read_text() == "not dmconf's"
+    assert not (folder / "single").is_symlink()
+    assert verify(tree_env_definition(), load_settings()) == {"archive": "ok", "single": "ok"}
+    assert (folder / "archive" / "tree" / "run.sh").read_text() == "#!/bin/sh\necho run\n"

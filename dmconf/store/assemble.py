@@ -11,6 +11,7 @@ and the manifest kept beside the state.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -44,7 +45,7 @@ def assemble(
     """
     from dmconf.fetch.download import reclaim, remove_path, temp_path
     from dmconf.lock import locked
-    from dmconf.preparation import _move_into_place, _storage
+    from dmconf.preparation import _storage
 
     built = 0
     with _storage(definition.id, folder):
@@ -63,7 +64,7 @@ def assemble(
             try:
                 _build(entries, tmp, fetch, parallel)
                 _check_materialised(definition, key, tmp, entries, record)
-                _move_into_place(tmp, folder / key)
+                _rename_into_place(tmp, folder / key)
             finally:
                 remove_path(tmp)
             state.record(key, record.sha256, record.materialised, resource.unpack)
@@ -116,6 +117,26 @@ def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -
         if entry.kind == "file" and entry.executable:
             mode = place(entry).stat().st_mode
             os.chmod(place(entry), mode | (mode & 0o444) >> 2)
+
+
+def _rename_into_place(built: Path, target: Path) -> None:
+    """Rename a verified resource to its final name (under the resource's lock).
+
+    A stale copy there (or anything else: a link is renamed, never followed) is renamed aside
+    before it is removed, so the final name never holds a half-deleted folder.
+    """
+    from dmconf.fetch.download import remove_path
+
+    if os.path.lexists(target):
+        aside = built.with_suffix(".stale")
+        os.replace(target, aside)
+        remove_path(aside)
+    try:
+        os.replace(built, target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and target.is_dir():
+            return  # where locks do not work, another process put its verified copy first
+        raise
 
 
 def _check_materialised(
