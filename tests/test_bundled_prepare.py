@@ -167,6 +167,13 @@ def _fsdd():
                                        "free-spoken-digit-dataset-1.0.9/README.md": b"x"})}
 
 
+def _vectors(dimension):
+    """A GloVe text file of two words with ``dimension`` values each."""
+    return b"".join(
+        word + b" " + b" ".join([b"0.25"] * dimension) + b"\n" for word in (b"the", b"cat")
+    )
+
+
 CASES = {
     "uk.ac.ox.robots.vgg.pets": (_pets, _check_pets),
     "ca.uvic.cs.opihi.gtzan": (_gtzan, _check_gtzan),
@@ -211,11 +218,19 @@ CASES = {
     ),
     "com.keithito.ljspeech": (_ljspeech, lambda ds: [t for _, t in ds.items()] == ["printing"]),
     "org.beir.scifact": (
-        lambda: {"data": formats.beir_zip("scifact")},
+        # SciFact's zip holds train and test qrels (its definition names both): prepare checks
+        # that every path of the typed object exists.
+        lambda: {"data": formats.beir_zip("scifact", ("train", "test"))},
         lambda ds: (
             ds.documents.lookup()["d2"]["title"] == "Stars"
             and ds.qrels["test"].lookup()["q1"] == {"d1": 1}
         ),
+    ),
+    "edu.stanford.glove.6b": (
+        lambda: {"archive": formats.zip_of({f"glove.6B.{d}d.txt": _vectors(d)
+                                            for d in (50, 100, 200, 300)})},
+        lambda ds: ds.d50.vocabulary() == ["the", "cat"]
+        and ds.d300.lookup()["cat"].shape == (300,),
     ),
     "com.github.karpathy.tiny-shakespeare": (
         lambda: {"text": b"First Citizen:\n"},
