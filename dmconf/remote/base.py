@@ -37,7 +37,9 @@ __all__ = ["Remote"]
 log = logging.getLogger("dmconf")
 
 CHUNK = 1 << 20
-SMALL = 64 << 20  # manifests and refs: a remote answering more is not a dmconf remote
+# Manifests and refs are read whole; a manifest of ImageNet's 1.3 million files is ~250 MB. A
+# remote answering more than this is not a dmconf remote.
+SMALL = 1 << 30
 
 
 class Remote:
