@@ -233,18 +233,13 @@ def _size_with_bytes(size: int | None) -> str:
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepare
-    from dmconf.progress import progress_enabled
     from dmconf.settings import load_settings
 
     settings = load_settings(progress=False) if args.quiet else load_settings()
     catalog = Catalog.from_settings(settings)
     if not args.ids and not args.locked:
         raise SettingsError("prepare: name at least one dataset id (or use --locked)")
-    with contextlib.ExitStack() as stack:
-        if progress_enabled(settings):  # log lines above the bars, not through them
-            from tqdm.contrib.logging import logging_redirect_tqdm
-
-            stack.enter_context(logging_redirect_tqdm([logging.getLogger("dmconf")]))
+    with logs_above_bars(settings):
         if args.locked:
             from dmconf.lockfile import prepare_locked
 
@@ -253,6 +248,17 @@ def _prepare(args: argparse.Namespace) -> None:
             return
         for dataset_id in args.ids:
             _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+
+
+def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
+    """While progress bars show, log lines print above them, not through them."""
+    from dmconf.progress import progress_enabled
+
+    if not progress_enabled(settings):
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm([logging.getLogger("dmconf")])
 
 
 def _verify(args: argparse.Namespace) -> None:

@@ -127,13 +127,15 @@ def _default_remote(name: str | None) -> tuple[Any, Any]:
 
 def _push(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
+    from dmconf.cli import logs_above_bars
     from dmconf.progress import human_size
     from dmconf.remote.transfer import push
 
     settings, remote = _default_remote(args.remote)
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        done = push(catalog.find(dataset_id), settings, remote, force=args.force)
+        with logs_above_bars(settings):
+            done = push(catalog.find(dataset_id), settings, remote, force=args.force)
         log.info("%s: %d of %d blob(s) sent (%s) to %s", dataset_id, done.sent, done.blobs,
                  human_size(done.size), remote)
         _out(f"{dataset_id}@{done.digest}")
@@ -141,13 +143,15 @@ def _push(args: argparse.Namespace) -> None:
 
 def _pull(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
+    from dmconf.cli import logs_above_bars
     from dmconf.remote.transfer import pull
 
     settings, remote = _default_remote(args.remote)
     catalog = Catalog.from_settings(settings)
     for item in args.ids:
         dataset_id, _, digest = item.partition("@")
-        done = pull(dataset_id, digest or None, settings, remote, catalog)
+        with logs_above_bars(settings):
+            done = pull(dataset_id, digest or None, settings, remote, catalog)
         log.info("%s: %s from %s (%s)", dataset_id,
                  "pulled" if done.resources else "already here", remote, done.folder)
         _out(f"{dataset_id}@{done.digest}")
