@@ -3,14 +3,20 @@
 Roots are read in this order: ``DMCONF_CATALOG``, the settings file's ``catalogs``, packages
 registered under the ``dmconf.catalogs`` entry point group, then the bundled ``datasets/``;
 datasets defined in Python come from the ``dmconf.datasets`` group (:mod:`dmconf.entrypoints`).
+Ported datamaestro repositories come from the ``dmconf.repositories`` group
+(:mod:`dmconf.compat.datamaestro.repository`).
 Listing reads file and entry names only; searching reads YAML metadata (and the cached index of
 Python definitions); nothing here imports dataset code.
-One id defined twice, wherever, is an error that names both places.
+
+One id defined in several places is never an error: the user's roots come first, then plugins
+(YAML roots, Python datasets, ported repositories), then the bundled catalogue; the first place
+is used, one warning names it and the place it hides, and :meth:`Catalog.places` lists them all.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
+from dmconf.errors import DatasetNotFound, DefinitionError
 from dmconf.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -30,6 +36,10 @@ __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
 SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
+# Precedence of the places a definition comes from: the lowest rank wins.
+USER, PLUGIN, BUNDLED = 0, 1, 2
+log = logging.getLogger("dmconf")
+_warned: set[str] = set()  # duplicate warnings given by this process: each once
 
 
 def bundled_root() -> Path:
@@ -58,6 +68,7 @@ class Root:
 
     path: Path
     origin: str
+    rank: int = PLUGIN
 
 
 @dataclass
@@ -123,7 +134,7 @@ def _plugin_roots(installed: InstalledEntryPoints | None = None) -> Iterator[Roo
         dist = getattr(ep, "dist", None)
         owner = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
         for location in locations:
-            yield Root(Path(location), owner)
+            yield Root(Path(location), owner, PLUGIN)
 
 
 def _walk(root: Root) -> Iterator[Entry]:
@@ -148,34 +159,52 @@ class Catalog:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Catalog:
         settings = settings or load_settings()
-        roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
+        roots = [
+            Root(p, "catalogue root (DMCONF_CATALOG or settings)", USER) for p in settings.catalogs
+        ]
         # One scan of the installed distributions serves both entry point groups: each scan
         # reads every distribution's metadata, the largest cost of building a catalogue.
         installed = entry_points()
         roots += list(_plugin_roots(installed))
-        roots.append(Root(bundled_root(), "bundled catalogue"))
+        roots.append(Root(bundled_root(), "bundled catalogue", BUNDLED))
+        from dmconf.compat.datamaestro.repository import repository_entries
         from dmconf.entrypoints import python_entries
 
-        return cls(roots, python_entries(installed))
+        return cls(roots, [*python_entries(installed), *repository_entries(installed)])
 
     @cached_property
-    def entries(self) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
+    def _places(self) -> dict[str, list[Entry]]:
+        """Every place defining each id, the one used first (see the module's precedence)."""
+        ranked: list[tuple[int, Entry]] = []
         seen_roots: set[Path] = set()
         for root in self.roots:
             resolved = root.path.resolve()
             if resolved in seen_roots or not root.path.is_dir():
                 continue
             seen_roots.add(resolved)
-            for entry in _walk(root):
-                if entry.id in found:
-                    raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
-                found[entry.id] = entry
-        for entry in self.python:
-            if entry.id in found:
-                raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
-            found[entry.id] = entry
-        return dict(sorted(found.items()))
+            ranked += [(root.rank, entry) for entry in _walk(root)]
+        ranked += [(PLUGIN, entry) for entry in self.python]
+        places: dict[str, list[Entry]] = {}
+        for _, entry in sorted(ranked, key=lambda item: item[0]):  # stable: order within a rank
+            places.setdefault(entry.id, []).append(entry)
+        for dataset_id, found in places.items():
+            message = (
+                f"{dataset_id} is defined in several places; using {found[0].location}, not "
+                f"{', '.join(e.location for e in found[1:])} (dmconf info {dataset_id} lists them)"
+            )
+            if len(found) > 1 and message not in _warned:
+                _warned.add(message)
+                log.warning("%s", message)
+        return dict(sorted(places.items()))
+
+    @cached_property
+    def entries(self) -> dict[str, Entry]:
+        return {dataset_id: found[0] for dataset_id, found in self._places.items()}
+
+    def places(self, dataset_id: str) -> list[Entry]:
+        """Every place that defines ``dataset_id``, the one used first."""
+        self.entry(dataset_id)  # unknown: DatasetNotFound with suggestions
+        return list(self._places[dataset_id])
 
     def ids(self) -> list[str]:
         return list(self.entries)

@@ -13,6 +13,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from dmconf import __version__
@@ -69,10 +70,24 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
 
+    porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
+    porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
+    porting.add_argument("--out", required=True, type=Path, help="where to write the project")
+    porting.set_defaults(func=_port)
+
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
     return parser
+
+
+def _port(args: argparse.Namespace) -> None:
+    from dmconf.compat.datamaestro.port import port
+
+    result = port(args.source, args.out)
+    for problem in result.problems:
+        logging.getLogger("dmconf").warning("not ported: %s", problem)
+    _out(str(result.project))
 
 
 def _out(text: str) -> None:
@@ -107,6 +122,7 @@ def _info(args: argparse.Namespace) -> None:
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     definition = catalog.find(args.id)
+    hidden = [entry.location for entry in catalog.places(args.id)[1:]]
     if args.json:
         _out(definition.model_dump_json(indent=2))
         return
@@ -124,6 +140,7 @@ def _info(args: argparse.Namespace) -> None:
         f"tasks:     {', '.join(definition.tasks) or '-'}",
         f"type:      {definition.type}",
         f"defined:   {definition.source}",
+        *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
         f"hydra:     dataset={definition.id}",
         "resources:",

@@ -28,6 +28,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-
 # start with a dot are reserved for dmconf's own temporary and state files.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class Resource(BaseModel):
@@ -38,6 +39,11 @@ class Resource(BaseModel):
     url: str = Field(description="where the file is published")
     mirrors: list[str] = Field(default_factory=list, description="tried in order after url")
     sha256: str | None = Field(default=None, description="sha256 of the downloaded bytes")
+    md5: str | None = Field(
+        default=None,
+        description="md5 of the downloaded bytes, where the publisher gives no sha256 (verified; "
+        "the sha256 is then recorded at the first download)",
+    )
     size: int | None = Field(default=None, ge=0, description="size of the downloaded bytes")
     unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
         default="none", description="how the download becomes the materialised file or folder"
@@ -50,6 +56,15 @@ class Resource(BaseModel):
             return value
         if not isinstance(value, str) or not SHA256_PATTERN.match(value.strip().lower()):
             raise ValueError("expected 64 hexadecimal characters (quote it in YAML)")
+        return value.strip().lower()
+
+    @field_validator("md5", mode="before")
+    @classmethod
+    def _normalise_md5(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, str) or not MD5_PATTERN.match(value.strip().lower()):
+            raise ValueError("expected 32 hexadecimal characters (quote it in YAML)")
         return value.strip().lower()
 
     @field_validator("url", "mirrors", mode="after")
@@ -82,6 +97,10 @@ class DatasetDefinition(BaseModel):
     url: str | None = Field(default=None, description="the dataset's home page")
     tags: list[str] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
+    agreement: str | None = Field(
+        default=None,
+        description="data-use terms a user must accept before the dataset is downloaded",
+    )
     resources: dict[str, Resource] = Field(default_factory=dict)
     type: str = Field(description="registered short name or dotted path of a pydantic model")
     data: dict[str, Any] = Field(
@@ -130,7 +149,7 @@ class DatasetDefinition(BaseModel):
             "type": self.type,
             "data": self.data,
             "resources": {
-                key: {"sha256": r.sha256, "unpack": r.unpack}
+                key: {"sha256": r.sha256, "unpack": r.unpack, **({"md5": r.md5} if r.md5 else {})}
                 for key, r in sorted(self.resources.items())
             },
         }

@@ -166,14 +166,15 @@ class ChecksumMismatch(DmconfError, ValueError):
     """Downloaded bytes differ from the published sha256; the bytes were deleted."""
 
     def __init__(self, *, dataset: str, resource: str, url: str, path: str, expected: str,
-                 actual: str, size: int) -> None:
+                 actual: str, size: int, algorithm: str = "sha256") -> None:
         super().__init__(
             f"{dataset}: checksum mismatch for resource {resource!r} downloaded from {url}: "
-            f"expected sha256 {expected}, got {actual} ({size} bytes); the download was deleted "
+            f"expected {algorithm} {expected}, got {actual} ({size} bytes); the download was "
+            "deleted "
             f"and nothing was written to {path}. The server may have answered an error page, "
             "or the file changed upstream: check the URL in a browser, or set a mirror",
             dataset=dataset, resource=resource, url=url, path=path, expected=expected,
-            actual=actual, size=size,
+            actual=actual, size=size, algorithm=algorithm,
         )
 
 

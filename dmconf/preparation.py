@@ -56,7 +56,14 @@ def prepare(
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     folder = settings.dataset_folder(definition.id)
-    typed = build_object(definition, folder)  # a wrong type or data fails before any download
+    def referenced(dataset_id: str, part: str) -> BaseModel:  # a dataset built from another
+        obj: Any = prepare(dataset_id, settings=settings, catalog=catalog)
+        for name in filter(None, part.split(".")):
+            obj = getattr(obj, name)
+        return obj
+
+    # A wrong type or data fails before any download (datasets it refers to are prepared).
+    typed = build_object(definition, folder, referenced)
     state = DatasetState(folder)
     if not state.is_prepared(definition):
         missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
@@ -93,12 +100,20 @@ def resolve_definition(
     return (catalog or Catalog.from_settings(settings)).find(dataset)
 
 
-def build_object(definition: DatasetDefinition, folder: Path) -> BaseModel:
-    """The typed object of a definition whose files are (or will be) in ``folder``."""
+def build_object(
+    definition: DatasetDefinition, folder: Path,
+    resolve: Callable[[str, str], BaseModel] | None = None,
+) -> BaseModel:
+    """The typed object of a definition whose files are (or will be) in ``folder``.
+
+    ``resolve(id, part)`` gives the data of another dataset that this one refers to.
+    """
     from dmconf.data.registry import build, resolve_type
 
     cls = resolve_type(definition.type, f"{definition.source}: type")
-    return build(definition.data, cls, folder, f"{definition.id}: data", id=definition.id)
+    return build(
+        definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
+    )
 
 
 @dataclass
@@ -241,7 +256,16 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
 
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
     actual = download.hexdigest()
-    if resource.sha256 is None:
+    if resource.md5 is not None and download.md5.hexdigest() != resource.md5:
+        raise ChecksumMismatch(
+            dataset=job.definition.id, resource=key, url=url, path=str(job.folder / key),
+            expected=resource.md5, actual=download.md5.hexdigest(), size=download.size,
+            algorithm="md5",
+        )
+    if resource.sha256 is None and resource.md5 is not None:
+        log.info("%s: %s matches its published md5; its sha256 %s is recorded for verify",
+                 job.definition.id, key, actual)
+    elif resource.sha256 is None:
         log.warning(
             "%s: resource %r has no sha256; pin the downloaded one in the definition: "
             "sha256: %s (size: %d)", job.definition.id, key, actual, download.size,
