@@ -48,6 +48,11 @@ class Resource(BaseModel):
     unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
         default="none", description="how the download becomes the materialised file or folder"
     )
+    unwrap: bool = Field(
+        default=False,
+        description="an archive whose content is one folder becomes that folder (datamaestro's "
+        "archives do this)",
+    )
 
     @field_validator("sha256", mode="before")
     @classmethod
@@ -149,7 +154,10 @@ class DatasetDefinition(BaseModel):
             "type": self.type,
             "data": self.data,
             "resources": {
-                key: {"sha256": r.sha256, "unpack": r.unpack, **({"md5": r.md5} if r.md5 else {})}
+                key: {
+                    "sha256": r.sha256, "unpack": r.unpack,
+                    **({"md5": r.md5} if r.md5 else {}), **({"unwrap": True} if r.unwrap else {}),
+                }
                 for key, r in sorted(self.resources.items())
             },
         }

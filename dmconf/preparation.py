@@ -39,6 +39,7 @@ from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
 
 if TYPE_CHECKING:
+    from dmconf.data.registry import Resolver
     from dmconf.fetch.download import Download
 
 __all__ = ["build_object", "is_prepared", "prepare", "resolve_definition"]
@@ -56,14 +57,8 @@ def prepare(
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     folder = settings.dataset_folder(definition.id)
-    def referenced(dataset_id: str, part: str) -> BaseModel:  # a dataset built from another
-        obj: Any = prepare(dataset_id, settings=settings, catalog=catalog)
-        for name in filter(None, part.split(".")):
-            obj = getattr(obj, name)
-        return obj
-
     # A wrong type or data fails before any download (datasets it refers to are prepared).
-    typed = build_object(definition, folder, referenced)
+    typed = build_object(definition, folder, _Others(settings, catalog))
     state = DatasetState(folder)
     if not state.is_prepared(definition):
         missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
@@ -100,13 +95,30 @@ def resolve_definition(
     return (catalog or Catalog.from_settings(settings)).find(dataset)
 
 
+@dataclass
+class _Others:
+    """Other datasets a definition refers to (``_dataset`` nodes), prepared on demand."""
+
+    settings: Settings
+    catalog: Catalog | None
+
+    def data(self, dataset_id: str, part: str) -> BaseModel:
+        obj: Any = prepare(dataset_id, settings=self.settings, catalog=self.catalog)
+        for name in filter(None, part.split(".")):
+            obj = getattr(obj, name)
+        return obj
+
+    def folder(self, dataset_id: str) -> Path:
+        self.data(dataset_id, "")
+        return self.settings.dataset_folder(dataset_id)
+
+
 def build_object(
-    definition: DatasetDefinition, folder: Path,
-    resolve: Callable[[str, str], BaseModel] | None = None,
+    definition: DatasetDefinition, folder: Path, resolve: Resolver | None = None
 ) -> BaseModel:
     """The typed object of a definition whose files are (or will be) in ``folder``.
 
-    ``resolve(id, part)`` gives the data of another dataset that this one refers to.
+    ``resolve`` gives what it refers to in other datasets.
     """
     from dmconf.data.registry import build, resolve_type
 
@@ -158,6 +170,18 @@ def _run_all(
         raise errors[0]
 
 
+def _unwrap(folder: Path) -> bool:
+    """Make ``folder`` the one folder it holds, if it holds nothing else; whether it did."""
+    children = list(folder.iterdir()) if folder.is_dir() else []
+    if len(children) != 1 or children[0].is_symlink() or not children[0].is_dir():
+        return False
+    inner = folder.with_name(folder.name + ".inner")
+    os.replace(children[0], inner)
+    folder.rmdir()
+    os.replace(inner, folder)
+    return True
+
+
 def _materialise(job: _Job, key: str, resource: Resource) -> None:
     """Fetch, verify and unpack one resource into ``folder/key``, under the resource's lock."""
     from dmconf.fetch.download import reclaim, remove_partial, remove_path, temp_path
@@ -178,6 +202,10 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 sha256, materialised = _fetch_verified(job, key, resource, urls, part, unpacked)
                 if not unpacker.streams:
                     materialised = unpacker.unpack(part, unpacked) or sha256
+                if resource.unwrap and _unwrap(unpacked):
+                    from dmconf.checksum import tree_sha256
+
+                    materialised = tree_sha256(unpacked)
                 _move_into_place(unpacked, folder / key)
                 DatasetState(folder).record(key, sha256, materialised)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:

@@ -16,6 +16,7 @@ This module never imports experimaestro; :mod:`dmconf.xpm` is the real integrati
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import TYPE_CHECKING, Annotated, Any
@@ -108,7 +109,8 @@ class _ConfigMeta(ModelMetaclass):
                 continue
             if attribute in fields:  # a new default for an inherited field
                 annotations[attribute] = fields[attribute].annotation
-            elif not (callable(value) or hasattr(value, "__get__")):
+            elif not (inspect.isroutine(value) or isinstance(value, type)
+                      or hasattr(value, "__get__")):
                 annotations[attribute] = typing.ClassVar  # a plain class attribute
         cls = super().__new__(mcs, name, bases, namespace, **kw)
         setattr(cls, "__abstractmethods__", frozenset())  # noqa: B010 (experimaestro builds abstract ones)

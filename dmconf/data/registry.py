@@ -13,7 +13,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -81,9 +81,18 @@ def type_name(cls: type[BaseModel]) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-# A ``data`` node ``{_dataset: ID, _part: a.b}`` stands for (part of) another dataset's data.
+# A ``data`` node ``{_dataset: ID, _part: a.b}`` stands for (part of) another dataset's data,
+# and a path ``_dataset=ID/a/b`` for a path in that dataset's folder.
 REFERENCE_KEY = "_dataset"
-Resolver = Callable[[str, str], BaseModel]
+REFERENCE_PATH = "_dataset="
+
+
+class Resolver(Protocol):
+    """Gives what a definition refers to in other datasets (preparing them)."""
+
+    def data(self, dataset_id: str, part: str) -> BaseModel: ...
+
+    def folder(self, dataset_id: str) -> Path: ...
 
 
 def build(
@@ -149,7 +158,7 @@ def _referenced(
             f"{where}: refers to the dataset {dataset_id!r}, which is only available when "
             "preparing (dmconf.prepare)", where=where,
         )
-    obj: Any = resolve(dataset_id, part)
+    obj: Any = resolve.data(dataset_id, part)
     if not isinstance(obj, expected):
         raise DataTypeError(
             f"{where}: {dataset_id}{'/' + part if part else ''} gives a "
@@ -244,7 +253,7 @@ def _build_value(
             models = [m for m in models if issubclass(chosen, m)] or models
         return build(value, models[0], root, where, resolve)
     if any(o is Path for o in options) and isinstance(value, str | Path):
-        return _inside(root, value, where)
+        return _inside(root, value, where, resolve)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (list, tuple) and args and isinstance(value, list | tuple):
@@ -264,8 +273,16 @@ def _union_members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _inside(root: Path, value: str | Path, where: str) -> Path:
+def _inside(root: Path, value: str | Path, where: str, resolve: Resolver | None = None) -> Path:
     path = Path(value)
+    if path.parts and path.parts[0].startswith(REFERENCE_PATH):
+        dataset_id = path.parts[0][len(REFERENCE_PATH):]
+        if resolve is None:
+            raise DataTypeError(
+                f"{where}: a path in the dataset {dataset_id!r}, which is only available when "
+                "preparing (dmconf.prepare)", where=where,
+            )
+        return _inside(resolve.folder(dataset_id), Path(*path.parts[1:]), where)
     if path.is_absolute():
         raise DefinitionError(
             f"path {str(value)!r} is absolute; paths in `data` are relative to the dataset's "

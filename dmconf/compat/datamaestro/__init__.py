@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:  # datamaestro's top-level names, imported on
     if name in ("dataset", "Dataset", "metadata"):
         from dmconf.compat.datamaestro import definitions
 
-        return getattr(definitions, {"metadata": "metadataset"}.get(name, name))
+        return getattr(definitions, name)
     if name == "Base":
         from dmconf.compat.datamaestro.data import Base
 

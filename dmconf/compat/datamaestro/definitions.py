@@ -39,6 +39,7 @@ import builtins
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -50,7 +51,7 @@ from dmconf.errors import DefinitionError
 
 __all__ = [
     "AbstractDataset", "Dataset", "Meta", "Option", "Param", "PythonDataset", "argument", "data",
-    "dataset", "datatags", "datatasks", "metadataset",
+    "dataset", "datatags", "datatasks", "metadata", "metadataset",
 ]
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ class Download:
 
     key: str
     varname: str
-    resource: Resource | None  # None: an argument that is not fetched (a reference)
+    resource: Resource | DefinitionError | None  # None: not fetched (a reference)
     placeholder: Any
 
 
@@ -79,7 +80,7 @@ class PythonDataset:
     ) -> None:
         self.function = function
         self.base = base
-        self.id = id
+        self.declared_id = id  # as written in @dataset(id=...): maybe relative
         self.url = url
         self.agreements: list[str] = []  # data-use terms (dmconf.compat.datamaestro.annotations)
         self.tags: list[str] = []
@@ -104,7 +105,7 @@ class PythonDataset:
         for other in self.downloads:
             if other.key == download.key:
                 what = f"the file {download.key!r}"
-            elif other.varname == download.varname:
+            elif other.varname == download.varname and not isinstance(self, ClassDataset):
                 what = f"the parameter {download.varname!r} ({download.key!r}, {other.key!r})"
             else:
                 continue
@@ -118,8 +119,13 @@ class PythonDataset:
         """The id datamaestro's rule gives (module below ``config``, name, ``id=``), if any."""
         below = ids.module_below_config(self.__module__)
         if below is None:
-            return self.id if ids.is_absolute(self.id) else None
-        return ids.dataset_id(below, self.__name__, self.id)
+            return self.declared_id if ids.is_absolute(self.declared_id) else None
+        return ids.dataset_id(below, self.__name__, self.declared_id)
+
+    @property
+    def id(self) -> str | None:
+        """The whole id when it is known from the code (datamaestro's ``wrapper.id``)."""
+        return self.full_id or self.declared_id
 
     def definition(self, dataset_id: str | None = None) -> DatasetDefinition:
         """The definition, with ``dataset_id`` (an entry point's name) as its id."""
@@ -128,11 +134,12 @@ class PythonDataset:
         if dataset_id is None or ids.module_below_config(self.__module__) is not None:
             declared = self.full_id
         else:
-            declared = self.id
+            declared = self.declared_id
         if dataset_id is not None and declared is not None and declared != dataset_id:
             raise DefinitionError(
-                f"@dataset(id={self.id!r}) does not match the id {dataset_id!r} it is registered "
-                "under (the dmconf.datasets entry point name); make them equal, or drop id=",
+                f"@dataset(id={self.declared_id!r}) does not match the id {dataset_id!r} it is "
+                "registered under (the dmconf.datasets entry point name); make them equal, or "
+                "drop id=",
                 dataset=dataset_id, path=self.where, field="id",
             )
         the_id = dataset_id or declared
@@ -153,7 +160,7 @@ class PythonDataset:
             "id": the_id, "name": name, "description": description, "url": self.url,
             "tags": [*self.tags, *(t for t in tags if t not in self.tags)],
             "tasks": [*self.tasks, *(t for t in tasks if t not in self.tasks)],
-            "resources": {d.key: d.resource for d in self.downloads if d.resource is not None},
+            "resources": {d.key: _checked(d.resource) for d in self.downloads if d.resource},
             "type": type_name(type(root)),
             "data": data,
         }
@@ -163,7 +170,7 @@ class PythonDataset:
 
     def data_object(self) -> BaseModel:
         """The typed root with paths relative to the dataset's folder (for references)."""
-        return self._call(self.full_id or self.id or self.where)
+        return self._call(self.id or self.where)
 
     def _invoke(self, arguments: dict[str, Any]) -> Any:
         return self.function(**arguments)
@@ -245,6 +252,13 @@ class ClassDataset(PythonDataset):
         return instance.config()
 
 
+def _checked(resource: Any) -> Any:
+    """A resource, or the error its downloader met (raised when the definition is built)."""
+    if isinstance(resource, DefinitionError):
+        raise resource
+    return resource
+
+
 def _argument(placeholder: Any) -> Any:
     """What a function receives for a resource: a path, or a referenced dataset's data."""
     return placeholder() if callable(placeholder) else placeholder
@@ -300,8 +314,17 @@ class dataset:  # lowercase: datamaestro's spelling, kept for seed compatibility
         self.base = base
         self.id = id
         self.url = url
+        self.shared = meta
 
     def __call__(self, target: Any) -> Any:
+        wrapper = self._wrap(target)
+        if self.shared is not None:
+            found = getattr(wrapper, "__dataset__", wrapper)
+            found.tags += [t for t in self.shared.tags if t not in found.tags]
+            found.tasks += [t for t in self.shared.tasks if t not in found.tasks]
+        return wrapper
+
+    def _wrap(self, target: Any) -> Any:
         base = _base_of(target, self.base)
         if isinstance(target, type):
             if not callable(getattr(target, "config", None)):
@@ -317,10 +340,24 @@ class dataset:  # lowercase: datamaestro's spelling, kept for seed compatibility
         return PythonDataset(target, base, id=self.id, url=self.url)
 
 
+class _DataPath:
+    """``SomeDataset.data_path``: that dataset's folder, as a path ``_dataset=ID`` that preparing
+    resolves (see :func:`dmconf.data.registry.build`)."""
+
+    def __get__(self, obj: Any, owner: type) -> Path:
+        wrapper = getattr(owner, "__dataset__", None)
+        if not isinstance(wrapper, PythonDataset):
+            raise DefinitionError(f"{owner.__qualname__} is not a @dataset: it has no data_path")
+        from dmconf.data.registry import REFERENCE_PATH
+
+        return Path(f"{REFERENCE_PATH}{wrapper.id}")
+
+
 class Dataset:
     """Base of class-based datasets: downloaders as class attributes, ``config()`` the data."""
 
     __dataset__: ClassDataset
+    data_path = _DataPath()
 
     def config(self) -> BaseModel:
         raise NotImplementedError(f"{type(self).__qualname__}.config() gives the data")
@@ -330,11 +367,13 @@ AbstractDataset = PythonDataset
 
 
 class metadataset:  # datamaestro's spelling
-    """Information several datasets share: ``@dataset(Shared)`` takes its base and url."""
+    """Information several datasets share: ``@dataset(Shared)`` takes its base, url and labels."""
 
     def __init__(self, base: Any = None, url: str | None = None) -> None:
         self.base = base
         self.url = url
+        self.tags: list[str] = []
+        self.tasks: list[str] = []
 
     def __call__(self, target: T) -> T:
         target.__dmconf_metadataset__ = self  # type: ignore[attr-defined]
@@ -367,6 +406,10 @@ def inherited_labels(cls: type) -> tuple[list[str], list[str]]:
 def _tagging(decorator: str, field: str) -> Callable[..., Callable[[T], T]]:
     def labels(*values: str) -> Callable[[T], T]:
         def annotate(target: T) -> T:
+            shared = getattr(target, "__dmconf_metadataset__", None)
+            if isinstance(shared, metadataset):  # labels of every dataset using it
+                setattr(shared, field, [*values, *getattr(shared, field)])
+                return target
             if isinstance(target, type) and not hasattr(target, "__dataset__"):
                 # On a data type: every dataset giving this type inherits the labels.
                 known = list(vars(target).get(f"__dmconf_{field}__", ()))
@@ -386,6 +429,18 @@ def _tagging(decorator: str, field: str) -> Callable[..., Callable[[T], T]]:
 
 datatags = _tagging("datatags", "tags")
 datatasks = _tagging("datatasks", "tasks")
+
+
+def metadata(tags: str | list[str] | None = None, tasks: str | list[str] | None = None) -> Any:
+    """datamaestro's ``@metadata(tags=..., tasks=...)``: ``@datatags`` and ``@datatasks``."""
+
+    def annotate(target: T) -> T:
+        for decorator, values in ((datatags, tags), (datatasks, tasks)):
+            if values:
+                target = decorator(*([values] if isinstance(values, str) else values))(target)
+        return target
+
+    return annotate
 
 
 def data(description: str | None = None) -> Callable[[T], T]:

@@ -24,6 +24,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,7 +92,11 @@ def repository_entries(installed: InstalledEntryPoints) -> list[RepositoryEntry]
     index = _read(index_path)
     changed = False
     found: list[RepositoryEntry] = []
-    for ep in installed.select(group=REPOSITORIES_GROUP):
+    def owner(ep: EntryPoint) -> tuple[str, str]:  # plugins in a stable order: by name
+        dist = getattr(ep, "dist", None)
+        return (dist.name if dist is not None else "", ep.name)
+
+    for ep in sorted(installed.select(group=REPOSITORIES_GROUP), key=owner):
         dist = getattr(ep, "dist", None)
         origin = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
         folders = _package_folder(ep.value)

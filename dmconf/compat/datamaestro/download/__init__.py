@@ -62,18 +62,23 @@ class Resource:
         return ResourceModel(url=f"datamaestro://{type(self).__name__}/{dataset_id}/{self.key}")
 
     def _placeholder(self) -> Any:
-        return self.path
+        return self.prepare
 
-    def _attach(self, target: PythonDataset) -> None:
+    def _attach(self, target: PythonDataset, lazy: bool = False) -> None:
         self.dataset = target
-        model = self.model(target.full_id or target.id or target.where)
+        try:
+            model: Any = self.model(target.id or target.where)
+        except DefinitionError as exc:
+            if not lazy:
+                raise
+            model = exc  # a class attribute: reported when this dataset is built, not on import
         target.add_download(Download(self.key, self.varname, model, self._placeholder()))
 
     def bind_to_class(self, name: str, target: PythonDataset) -> None:
         """A class attribute of a ``Dataset``: named after the attribute unless named."""
         if self.name is None:
             self.name = name
-        self._attach(target)
+        self._attach(target, lazy=True)
 
     def __call__(self, target: Any) -> Any:
         """Used as a decorator above ``@dataset``."""
@@ -112,7 +117,7 @@ class Downloader(FileResource):
     def __init__(
         self, key: str, varname: str, url: str, unpack: str, *, checker: Any = None,
         sha256: str | None = None, size: int | None = None, mirrors: Iterable[str] = (),
-        placeholder: Path | None = None, transient: bool = False,
+        placeholder: Path | None = None, transient: bool = False, unwrap: bool = False,
     ) -> None:
         from dmconf.compat.datamaestro.utils import checksums
 
@@ -120,7 +125,7 @@ class Downloader(FileResource):
         self.placeholder = placeholder or Path(key)
         self.fields = {
             "url": url, "mirrors": list(mirrors), **checksums(sha256, checker, key),
-            "size": size, "unpack": unpack,
+            "size": size, "unpack": unpack, **({"unwrap": True} if unwrap else {}),
         }
 
     @property
@@ -183,7 +188,7 @@ class reference(Resource):  # datamaestro's spelling
         from dmconf.compat.datamaestro.references import mark
 
         target = self.target()
-        return mark(target.data_object(), target.full_id or target.id or target.where)
+        return mark(target.data_object(), target.id or target.where)
 
     config = prepare  # datamaestro's other name for it
 

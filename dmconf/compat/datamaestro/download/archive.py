@@ -15,6 +15,8 @@ __all__ = ["TarDownloader", "ZipDownloader", "tardownloader", "zipdownloader"]
 class _ArchiveDownloader(Downloader):
     """Download an archive and unpack it into the folder ``varname`` of the dataset's folder.
 
+    As in datamaestro, an archive whose content is one folder becomes that folder (``unwrap``).
+
     The function receives that folder (or ``subpath`` inside it) in the parameter ``varname``.
 
     Args:
@@ -37,7 +39,7 @@ class _ArchiveDownloader(Downloader):
         placeholder = Path(varname, subpath.strip("/")) if subpath else Path(varname)
         super().__init__(
             varname, varname, url, self.unpack, checker=checker, sha256=sha256,
-            mirrors=mirrors, placeholder=placeholder, transient=transient,
+            mirrors=mirrors, placeholder=placeholder, transient=transient, unwrap=True,
         )
 
 

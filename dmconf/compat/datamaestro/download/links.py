@@ -43,14 +43,15 @@ class linkfile(linkpath):  # datamaestro's spelling
 
 
 class links(Resource):  # datamaestro's spelling
-    """Several other datasets under one name: ``links("documents", apw=Apw, nyt=Nyt)``."""
+    """Several other datasets under one name: ``links("documents", apw=Apw, nyt=Nyt)``.
+
+    datamaestro makes a folder of links to their folders; dmconf keeps a ``datamaestro://``
+    resource for it (``prepare()`` gives the datasets' data, as datamaestro's does).
+    """
 
     def __init__(self, varname: str, *, transient: bool = False, **targets: Any) -> None:
         super().__init__(varname, transient=transient)
         self.targets = {name: reference(target, varname=name) for name, target in targets.items()}
-
-    def model(self, dataset_id: str) -> None:
-        return None
 
     def prepare(self) -> Any:
         return {name: ref.prepare() for name, ref in self.targets.items()}
