@@ -40,6 +40,7 @@ SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
 USER, PLUGIN, BUNDLED = 0, 1, 2
 log = logging.getLogger("dmconf")
 _warned: set[str] = set()  # duplicate warnings given by this process: each once
+SHOWN_DUPLICATES = 3  # duplicates warned in full; the others in one line
 
 
 def bundled_root() -> Path:
@@ -187,14 +188,21 @@ class Catalog:
         places: dict[str, list[Entry]] = {}
         for _, entry in sorted(ranked, key=lambda item: item[0]):  # stable: order within a rank
             places.setdefault(entry.id, []).append(entry)
-        for dataset_id, found in places.items():
-            message = (
-                f"{dataset_id} is defined in several places; using {found[0].location}, not "
-                f"{', '.join(e.location for e in found[1:])} (dmconf info {dataset_id} lists them)"
+        messages = [
+            f"{dataset_id} is defined in several places; using {found[0].location}, not "
+            f"{', '.join(e.location for e in found[1:])} (dmconf info {dataset_id} lists them)"
+            for dataset_id, found in places.items() if len(found) > 1
+        ]
+        new = [m for m in messages if m not in _warned]
+        _warned.update(new)
+        for message in new[:SHOWN_DUPLICATES]:
+            log.warning("%s", message)
+        if len(new) > SHOWN_DUPLICATES:  # two plugins sharing 80 ids: not 80 lines each time
+            rest = [m.split(" ", 1)[0] for m in new[SHOWN_DUPLICATES:]]
+            log.warning(
+                "%d more ids are defined in several places (the first one is used; dmconf info "
+                "ID lists them): %s", len(rest), ", ".join(rest),
             )
-            if len(found) > 1 and message not in _warned:
-                _warned.add(message)
-                log.warning("%s", message)
         return dict(sorted(places.items()))
 
     @cached_property

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
 
+    agree = commands.add_parser("accept", help="accept a dataset's data-use terms (per user)")
+    agree.add_argument("id")
+    agree.set_defaults(func=_accept)
+
     porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
     porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
@@ -79,6 +83,19 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
     return parser
+
+
+def _accept(args: argparse.Namespace) -> None:
+    from dmconf.agreements import accept
+    from dmconf.catalog import Catalog
+
+    definition = Catalog.from_settings().find(args.id)
+    if not definition.agreement:
+        _out(f"{definition.id} asks for no agreement")
+        return
+    _out(definition.agreement.strip())
+    path = accept(definition)
+    _out(f"{definition.id}: accepted (recorded in {path})")
 
 
 def _port(args: argparse.Namespace) -> None:
@@ -143,6 +160,8 @@ def _info(args: argparse.Namespace) -> None:
         *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
         f"hydra:     dataset={definition.id}",
+        *([f"terms:     must be accepted (dmconf accept {definition.id})"]
+          if definition.agreement else []),
         "resources:",
     ]
     for key, resource in definition.resources.items():

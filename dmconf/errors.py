@@ -17,7 +17,8 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── DatasetChanged (ValueError)       a definition's content is not the one a job was built with
     ├── UnpackError (ValueError)          an archive is corrupt or tries to escape its folder
     ├── VerificationFailed (ValueError)   `dmconf verify` found prepared files that changed
-    └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    ├── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    └── AgreementRequired (PermissionError) the dataset's data-use terms are not accepted yet
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
 Hydra and experimaestro launchers move them across processes. The library raises; only the CLI
@@ -210,6 +211,18 @@ class VerificationFailed(DmconfError, ValueError):
 
 class NotPrepared(DmconfError, FileNotFoundError):
     """Data was asked for before its dataset was prepared."""
+
+
+class AgreementRequired(DmconfError, PermissionError):
+    """A dataset's publisher asks users to accept terms; this user has not yet (``terms``)."""
+
+    def __init__(self, *, dataset: str, terms: str) -> None:
+        super().__init__(
+            f"{dataset}: its publisher's data-use terms must be accepted before it is "
+            f"downloaded or used: {terms} -- to accept them, run `dmconf accept {dataset}` "
+            "(or add the id to `accepted:` in the settings file)",
+            dataset=dataset, terms=terms,
+        )
 
 
 def describe_validation(errors: list[Any], prefix: str = "") -> str:

@@ -56,6 +56,9 @@ def prepare(
     """Download what is missing of a dataset, verify it, and return its typed object."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
+    from dmconf.agreements import require_accepted
+
+    require_accepted(definition, settings)  # the publisher's terms first: nothing is fetched
     folder = settings.dataset_folder(definition.id)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, _Others(settings, catalog))

@@ -57,6 +57,9 @@ class Settings(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds to connect")
     read_timeout: float = Field(default=60.0, gt=0, description="seconds without a byte")
     parallel: int = Field(default=4, ge=1, description="resources of one dataset at once")
+    accepted: tuple[str, ...] = Field(
+        default=(), description="ids whose data-use terms you accept (also: dmconf accept ID)"
+    )
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )

@@ -16,7 +16,8 @@ import pytest
 import dmconf
 from dmconf.compat.datamaestro import ids
 from dmconf.compat.datamaestro.port import port
-from dmconf.errors import ChecksumMismatch
+from dmconf.cli import main
+from dmconf.errors import AgreementRequired, ChecksumMismatch
 from tests.httpserver import FileServer
 
 PLUGIN = '''
@@ -24,6 +25,7 @@ PLUGIN = '''
 from hashlib import md5
 from typing import Optional
 
+from datamaestro.annotations.agreement import useragreement
 from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset, datatasks
 from datamaestro.download import reference
@@ -37,6 +39,11 @@ class Task(Base):
     count: Meta[Optional[int]]
 
 
+lua = useragreement("""Use for research only.
+Cite the authors.""", id="org.example")
+
+
+@lua
 @dataset(url="https://example.org/corpus")
 class Collection(Dataset):
     """The collection
@@ -108,6 +115,7 @@ def ported(env, server, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     site = _plugin(tmp_path, server, payload, hashlib.md5(payload).hexdigest())
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # this user's agreements
     return env
 
 
@@ -122,6 +130,11 @@ def test_a_ported_class_based_plugin_is_listed_described_and_prepared(ported, ca
     assert task.tasks == ["retrieval"] and task.name == "The task"
     collection = dmconf.find("org.example.corpus.collection")
     assert collection.resources["docs.txt"].md5 == hashlib.md5(b"one\ntwo\n").hexdigest()
+    assert collection.agreement == "Use for research only.\nCite the authors."
+    with pytest.raises(AgreementRequired, match=r"research only\. Cite .*dmconf accept org"):
+        dmconf.prepare("org.example.corpus")  # its collection asks for an agreement
+    assert not ported.folder("org.example.corpus.collection").exists()  # nothing fetched
+    assert main(["accept", "org.example.corpus.collection"]) == 0
     prepared = dmconf.prepare("org.example.corpus")
     assert prepared.documents.path == ported.folder("org.example.corpus.collection") / "docs.txt"
     assert prepared.documents.path.read_bytes() == b"one\ntwo\n"
@@ -132,6 +145,8 @@ def test_a_wrong_md5_deletes_the_download(env, server, tmp_path, monkeypatch) ->
     site = _plugin(tmp_path, server, b"one\ntwo\n", "0" * 32, name="wrongmd5")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "settings.yaml").write_text("accepted: [org.example.corpus.collection]\n")
+    monkeypatch.setenv("DMCONF_SETTINGS", str(tmp_path / "settings.yaml"))
     with pytest.raises(ChecksumMismatch, match=r"expected md5 0{32}, got "):
         dmconf.prepare("org.example.corpus.collection")
     assert not (env.folder("org.example.corpus.collection") / "docs.txt").exists()
