@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import dmconf
+from dmconf.cli import main
 from dmconf.compat.datamaestro import ids
 from dmconf.compat.datamaestro.port import port
-from dmconf.cli import main
 from dmconf.errors import AgreementRequired, ChecksumMismatch
 from tests.httpserver import FileServer
 
