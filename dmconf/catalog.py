@@ -169,9 +169,11 @@ class Catalog:
         roots += list(_plugin_roots(installed))
         roots.append(Root(bundled_root(), "bundled catalogue", BUNDLED))
         from dmconf.compat.datamaestro.repository import repository_entries
+        from dmconf.compat.irds import irds_entries
         from dmconf.entrypoints import python_entries
 
-        return cls(roots, [*python_entries(installed), *repository_entries(installed)])
+        python = [*python_entries(installed), *repository_entries(installed), *irds_entries()]
+        return cls(roots, python)
 
     @cached_property
     def _places(self) -> dict[str, list[Entry]]:

@@ -175,12 +175,14 @@ def _indexed(entry: PythonEntry) -> dict[str, Any]:
     return metadata
 
 
-def _write_index(path: Path, index: dict[str, Any], field: str = "entries") -> None:
+def _write_index(
+    path: Path, index: dict[str, Any], field: str = "entries", version: Any = INDEX_VERSION
+) -> None:
     """Atomically replace the index; a cache that cannot be written is only slower."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"version": INDEX_VERSION, field: index}), "utf-8")
+        tmp.write_text(json.dumps({"version": version, field: index}), "utf-8")
         os.replace(tmp, path)
     with contextlib.suppress(OSError):
         tmp.unlink()

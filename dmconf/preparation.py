@@ -71,6 +71,10 @@ def prepare(
         with _storage(definition.id, folder):
             folder.mkdir(parents=True, exist_ok=True)
         _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r), job.cancel)
+        # A type whose data another tool downloads (ir_datasets) does it here, once.
+        download = getattr(typed, "dmconf_download", None)
+        if callable(download):
+            download()
         with _storage(definition.id, folder):
             DatasetState(folder).mark_prepared(definition)
         log.info("%s", job.summary.line(folder))
