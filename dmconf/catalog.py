@@ -35,7 +35,8 @@ __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
-SEARCHED_FIELDS = ("name", "description", "tags", "tasks")
+# What searching reads from each definition (and `search --json/--long` shows).
+SEARCHED_FIELDS = ("name", "description", "tags", "tasks", "license", "splits")
 # Precedence of the places a definition comes from: the lowest rank wins.
 USER, PLUGIN, BUNDLED = 0, 1, 2
 log = logging.getLogger("dmconf")
@@ -92,7 +93,8 @@ class Entry:
         return load_definition_file(self.path, self.id)
 
     def metadata(self) -> dict[str, Any]:
-        """name, description, tags and tasks, read from the YAML without validating it all."""
+        """name, description, tags, tasks, licence, splits and the download size, read from the
+        YAML without validating it all."""
         if self._metadata is None:
             import yaml
 
@@ -105,6 +107,11 @@ class Entry:
                 raise DefinitionError(f"cannot be read: {exc}", path=str(self.path)) from None
             raw = raw if isinstance(raw, dict) else {}
             self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
+            resources = raw.get("resources")
+            sizes = [r.get("size") for r in resources.values() if isinstance(r, dict)] \
+                if isinstance(resources, dict) else []
+            if sizes and all(isinstance(s, int) for s in sizes):
+                self._metadata["download_size"] = sum(sizes)
         return self._metadata
 
 
@@ -234,13 +241,16 @@ class Catalog:
         return self.entry(dataset_id).definition()
 
     def search(
-        self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = ()
+        self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = (),
+        licenses: Iterable[str] = (),
     ) -> list[str]:
         """Ids whose id, name, description, tags or tasks contain every word of ``query``.
 
-        A word ``tag:X`` or ``task:X`` (datamaestro's syntax) restricts like ``tags``/``tasks``.
+        A word ``tag:X`` or ``task:X`` (datamaestro's syntax) restricts like ``tags``/``tasks``;
+        ``licenses`` keeps datasets whose licence is one of them (case-insensitive).
         """
         words, want_tags, want_tasks = [], {t.lower() for t in tags}, {t.lower() for t in tasks}
+        want_licenses = {name.lower() for name in licenses}
         for word in query.lower().split():
             if word.startswith("tag:"):
                 want_tags.add(word[4:])
@@ -250,10 +260,12 @@ class Catalog:
                 words.append(word)
         matches = []
         for dataset_id, entry in self.entries.items():
-            if not words and not want_tags and not want_tasks:
+            if not words and not want_tags and not want_tasks and not want_licenses:
                 matches.append(dataset_id)
                 continue
             meta = entry.metadata()
+            if want_licenses and str(meta.get("license") or "").lower() not in want_licenses:
+                continue
             entry_tags = {str(t).lower() for t in meta.get("tags") or []}
             entry_tasks = {str(t).lower() for t in meta.get("tasks") or []}
             if not want_tags <= entry_tags or not want_tasks <= entry_tasks:

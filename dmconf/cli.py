@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from dmconf import __version__
-from dmconf.errors import DmconfError
+from dmconf.errors import DefinitionError, DmconfError
+
+
+class CheckFailed(DmconfError):
+    """`dmconf check --network` found URLs that do not answer as pinned."""
 
 __all__ = ["main"]
 
@@ -40,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="words to find (tag:X and task:X also work)")
     search.add_argument("--tag", action="append", default=[], help="only datasets with this tag")
     search.add_argument("--task", action="append", default=[], help="only with this task")
+    search.add_argument("--license", action="append", default=[],
+                        help="only with this licence (SPDX id, case-insensitive)")
+    search.add_argument("-l", "--long", action="store_true",
+                        help="a table: download size, licence, tasks, splits")
     search.add_argument("--json", action="store_true", help="id, name, tags, tasks as JSON")
     search.set_defaults(func=_search)
 
@@ -52,7 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     form = info.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="the definition as JSON")
     form.add_argument("--yaml", action="store_true", help="the definition as a YAML file")
+    form.add_argument("--bibtex", action="store_true", help="only the citation, as BibTeX")
     info.set_defaults(func=_info)
+
+    check = commands.add_parser(
+        "check", help="do the pinned URLs still answer with the pinned sizes? (needs internet)")
+    check.add_argument("ids", nargs="*", metavar="ID", help="datasets to check (default: all)")
+    check.add_argument("--network", action="store_true", required=True,
+                       help="required: this command makes requests to every URL and mirror")
+    check.add_argument("--workers", type=int, default=16, help="requests in parallel")
+    check.set_defaults(func=_check)
 
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
     prepare.add_argument("ids", nargs="+", metavar="ID")
@@ -115,10 +132,22 @@ def _search(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
 
     catalog = Catalog.from_settings()
-    ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task)
+    ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
+                         licenses=args.license)
     if args.json:
         rows = [{"id": i, **catalog.entry(i).metadata()} for i in ids]
         _out(json.dumps(rows, indent=2))
+    elif args.long:
+        from dmconf.progress import human_size
+
+        for dataset_id in ids:
+            meta = catalog.entry(dataset_id).metadata()
+            size = meta.get("download_size")
+            splits = meta.get("splits")
+            splits = splits if isinstance(splits, dict) else {}
+            _out(f"{dataset_id:<42} {human_size(size) if size else '?':>9}  "
+                 f"{meta.get('license') or '-':<22} {','.join(meta.get('tasks') or []) or '-'}"
+                 f"  [{', '.join(f'{k} {v:,}' for k, v in splits.items() if isinstance(v, int))}]")
     else:
         for dataset_id in ids:
             _out(dataset_id)
@@ -146,15 +175,26 @@ def _info(args: argparse.Namespace) -> None:
     if args.yaml:
         _out(definition.to_yaml().rstrip("\n"))
         return
+    if args.bibtex:
+        if not definition.citation:
+            raise DefinitionError("has no citation to print", dataset=definition.id)
+        _out(definition.citation.rstrip("\n"))
+        return
     folder = settings.dataset_folder(definition.id)
     prepared = DatasetState(folder).is_prepared(definition)
     lines = [f"{definition.id} - {definition.title}"]
     if definition.description:
         lines += textwrap.indent(definition.description.strip(), "  ").splitlines()
+    splits = ", ".join(f"{name} {count:,}" for name, count in definition.splits.items())
     lines += [
-        f"url:       {definition.url or '-'}",
+        f"homepage:  {definition.homepage or '-'}",
+        f"license:   {definition.license or '-'}",
+        f"version:   {definition.version or '-'}",
         f"tags:      {', '.join(definition.tags) or '-'}",
         f"tasks:     {', '.join(definition.tasks) or '-'}",
+        f"splits:    {splits or '-'}",
+        f"download:  {_size_with_bytes(definition.download_size)}",
+        f"on disk:   {_size_with_bytes(definition.disk_size)}",
         f"type:      {definition.type}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
@@ -162,6 +202,12 @@ def _info(args: argparse.Namespace) -> None:
         f"hydra:     dataset={definition.id}",
         *([f"terms:     must be accepted (dmconf accept {definition.id})"]
           if definition.agreement else []),
+    ]
+    if definition.citation:  # printed alone by `info --bibtex`
+        lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
+    else:
+        lines.append("citation:  -")
+    lines += [
         "resources:",
     ]
     for key, resource in definition.resources.items():
@@ -171,6 +217,25 @@ def _info(args: argparse.Namespace) -> None:
         lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
+
+
+def _check(args: argparse.Namespace) -> None:
+    from dmconf.catalog import Catalog
+    from dmconf.check import check_urls
+    from dmconf.settings import load_settings
+
+    settings = load_settings()
+    catalog = Catalog.from_settings(settings)
+    definitions = [catalog.find(i) for i in (args.ids or catalog.ids())]
+    rows = check_urls(definitions, settings, workers=args.workers)
+    for row in rows:
+        verdict = "ok" if row.ok else f"FAIL {row.problem}"
+        size = f"{row.actual}" if row.actual is not None else "-"
+        _out(f"{row.dataset}  {row.resource}  {size:>12}  {verdict}  {row.url}")
+    failed = [r for r in rows if not r.ok]
+    _out(f"{len(rows) - len(failed)} of {len(rows)} URLs answer with the pinned size")
+    if failed:
+        raise CheckFailed(f"{len(failed)} URL(s) failed the check (see the table above)")
 
 
 def _size_with_bytes(size: int | None) -> str:

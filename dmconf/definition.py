@@ -14,7 +14,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dmconf.errors import DefinitionError, describe_validation
 
@@ -29,6 +39,13 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+# An SPDX licence expression: ids (``MIT``, ``CC-BY-4.0``, ``LicenseRef-...`` for licences SPDX
+# does not list) joined by AND / OR / WITH, with parentheses. Syntax only: SPDX adds ids often.
+SPDX_ID = r"[A-Za-z0-9][A-Za-z0-9.+-]*"
+SPDX_PATTERN = re.compile(
+    rf"^\(*{SPDX_ID}\)*(\s+(AND|OR|WITH)\s+\(*{SPDX_ID}\)*)*$"
+)
+BIBTEX_PATTERN = re.compile(r"^@[A-Za-z]+\s*\{\s*[^,\s]+\s*,", re.DOTALL)
 
 
 class Resource(BaseModel):
@@ -99,9 +116,24 @@ class DatasetDefinition(BaseModel):
     id: str = Field(description="qualified id, the reversed domain of the dataset's site")
     name: str | None = Field(default=None, description="human-readable name")
     description: str = Field(default="", description="what the dataset is")
-    url: str | None = Field(default=None, description="the dataset's home page")
-    tags: list[str] = Field(default_factory=list)
-    tasks: list[str] = Field(default_factory=list)
+    homepage: str | None = Field(
+        default=None, validation_alias=AliasChoices("homepage", "url"),
+        description="the dataset's home page (`url:` is accepted as its older name)",
+    )
+    license: str | None = Field(
+        default=None, description="SPDX licence expression (LicenseRef-NAME where SPDX has none)"
+    )
+    citation: str | None = Field(default=None, description="how to cite it, as one BibTeX entry")
+    version: str | None = Field(default=None, description="the publisher's version")
+    tags: list[str] = Field(default_factory=list, description="domain and kind: image, text...")
+    tasks: list[str] = Field(default_factory=list, description="what it is used for")
+    splits: dict[str, NonNegativeInt] = Field(
+        default_factory=dict, description="split name to its number of examples"
+    )
+    prepared_size: NonNegativeInt | None = Field(
+        default=None,
+        description="bytes on disk once prepared, when archives make it differ from downloads",
+    )
     agreement: str | None = Field(
         default=None,
         description="data-use terms a user must accept before the dataset is downloaded",
@@ -114,6 +146,42 @@ class DatasetDefinition(BaseModel):
 
     # Where the definition was read from, for messages; not part of its content.
     _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_homepage(cls, values: Any) -> Any:
+        if isinstance(values, Mapping) and values.get("url") and values.get("homepage") and (
+            values["url"] != values["homepage"]
+        ):
+            raise ValueError("`url` and `homepage` both given and different: keep `homepage`")
+        return values
+
+    @field_validator("license")
+    @classmethod
+    def _check_license(cls, value: str | None) -> str | None:
+        if value is not None and not SPDX_PATTERN.match(value.strip()):
+            raise ValueError(
+                f"{value!r} is not an SPDX licence expression (e.g. MIT, CC-BY-4.0, "
+                "'CC-BY-SA-4.0 OR MIT'; LicenseRef-NAME for a licence SPDX does not list)"
+            )
+        return value.strip() if value is not None else None
+
+    @field_validator("citation")
+    @classmethod
+    def _check_citation(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        text = value.strip()
+        depth = 0
+        for char in text:
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth < 0:
+                break
+        if not BIBTEX_PATTERN.match(text) or depth != 0 or not text.endswith("}"):
+            raise ValueError(
+                "expected one BibTeX entry, @kind{key, field = {...}, ...} with balanced braces"
+            )
+        return text
 
     @field_validator("id")
     @classmethod
@@ -137,6 +205,27 @@ class DatasetDefinition(BaseModel):
     def source(self) -> str:
         """The file (or Python object) the definition came from, or ``<memory>``."""
         return self._source or "<memory>"
+
+    @property
+    def url(self) -> str | None:
+        """The home page (the field's older name)."""
+        return self.homepage
+
+    @property
+    def download_size(self) -> int | None:
+        """Bytes downloaded by a full prepare, or ``None`` if a resource has no size."""
+        sizes = [r.size for r in self.resources.values()]
+        return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
+
+    @property
+    def disk_size(self) -> int | None:
+        """Bytes on disk once prepared: ``prepared_size``, or the download size when nothing
+        is unpacked; ``None`` when unknown."""
+        if self.prepared_size is not None:
+            return self.prepared_size
+        if all(r.unpack == "none" for r in self.resources.values()):
+            return self.download_size
+        return None
 
     @property
     def title(self) -> str:

@@ -10,6 +10,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── SettingsError (ValueError)        the settings file or an environment variable is wrong
     ├── DataTypeError (TypeError)         an unknown ``type`` or a type that does not fit its place
     ├── DataFormatError (ValueError)      a prepared file is not in the format its type expects
+    ├── MissingExtra (ImportError)        reading a format needs an optional extra (pandas...)
     ├── DownloadError (OSError)           a resource could not be fetched from any of its URLs
     │   └── OfflineError                  a resource is missing and the network is off
     ├── StorageError (OSError)            the data folder cannot be written (disk full, denied)
@@ -39,6 +40,7 @@ __all__ = [
     "DmconfError",
     "DownloadError",
     "DuplicateDataset",
+    "MissingExtra",
     "NotPrepared",
     "OfflineError",
     "SettingsError",
@@ -126,6 +128,17 @@ class DataTypeError(DmconfError, TypeError):
 
 class DataFormatError(DmconfError, ValueError):
     """A prepared file does not have the format its data type reads."""
+
+
+class MissingExtra(DmconfError, ImportError):
+    """Reading a format needs an optional library; the message names the extra to install."""
+
+    def __init__(self, *, module: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the Python package {module!r}, which is not installed: "
+            f"pip install 'dmconf[{extra}]'",
+            module=module, extra=extra, purpose=purpose,
+        )
 
 
 class DownloadError(DmconfError, OSError):

@@ -87,3 +87,43 @@ def test_content_digest_ignores_urls_mirrors_and_descriptions():
     digest = DatasetDefinition.from_mapping(base).content_digest()
     assert DatasetDefinition.from_mapping(moved).content_digest() == digest
     assert DatasetDefinition.from_mapping(changed).content_digest() != digest
+
+
+CITATION = "@article{lecun1998,\n  title = {Gradient-based learning},\n  year = {1998}\n}"
+
+
+def test_metadata_fields_are_validated():
+    definition = DatasetDefinition.from_mapping({
+        "url": "http://example.org/", "license": "CC-BY-SA-4.0 OR MIT", "citation": CITATION,
+        "version": "1.0", "splits": {"train": 60000, "test": 10000}, "type": "file",
+        "resources": {"a": {"url": "http://x/a", "size": 10, "unpack": "gunzip"},
+                      "b": {"url": "http://x/b", "size": 5}},
+        "data": {"path": "a"},
+    }, dataset_id="org.example.d")
+    assert definition.homepage == definition.url == "http://example.org/"
+    assert definition.download_size == 15 and definition.disk_size is None
+    assert "homepage: http://example.org/" in definition.to_yaml()
+    for field, value, says in [
+        ("license", "CC BY 4.0", "not an SPDX licence expression"),
+        ("citation", "Yann LeCun, 1998", "expected one BibTeX entry"),
+        ("citation", "@misc{x, title={open}", "expected one BibTeX entry"),
+        ("splits", {"train": -1}, "greater than or equal to 0"),
+    ]:
+        with pytest.raises(DefinitionError, match=f"field {field}.*{says}"):
+            DatasetDefinition.from_mapping({"type": "file", field: value}, dataset_id="a.b")
+    with pytest.raises(DefinitionError, match="`url` and `homepage` both given"):
+        DatasetDefinition.from_mapping({"type": "file", "url": "http://a/", "homepage":
+                                        "http://b/"}, dataset_id="a.b")
+
+
+def test_sizes_when_nothing_is_unpacked_or_unknown():
+    plain = DatasetDefinition.from_mapping(
+        {"type": "file", "resources": {"a": {"url": "http://x/a", "size": 3}}}, dataset_id="a.b")
+    assert plain.download_size == plain.disk_size == 3
+    unknown = DatasetDefinition.from_mapping(
+        {"type": "file", "resources": {"a": {"url": "http://x/a"}}}, dataset_id="a.b")
+    assert unknown.download_size is None and unknown.disk_size is None
+    stated = DatasetDefinition.from_mapping(
+        {"type": "file", "prepared_size": 99, "resources": {"a": {"url": "http://x/a", "size": 3,
+         "unpack": "untar"}}}, dataset_id="a.b")
+    assert stated.disk_size == 99

@@ -176,7 +176,9 @@ def test_search_finds_the_ported_definition_without_importing_it(plugin_env: Env
 
     _forget_plugin()  # a new process: the index on disk answers, nothing is imported
     assert search("tag:digits task:classification") == ["org.example.labels"]
-    assert search("MNIST") == ["com.lecun.mnist", "org.example.labels", MNIST_ID]
+    # The bundled MNIST-format datasets (Fashion-MNIST, KMNIST) match too.
+    assert search("MNIST") == ["com.github.zalandoresearch.fashion-mnist", "com.lecun.mnist",
+                               "jp.ac.rois.codh.kmnist", "org.example.labels", MNIST_ID]
     assert not [m for m in sys.modules if m.startswith("mnist_plugin.")]
 
 

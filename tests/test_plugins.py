@@ -42,7 +42,7 @@ def test_a_plugin_package_adds_its_definitions(env, site):
     catalog = Catalog.from_settings()
     assert any(r.origin == "plugin lab_datasets" for r in catalog.roots)
     assert "org.lab.corpus" in catalog.ids()
-    assert dmconf.search("corpus", tags=["text"]) == ["org.lab.corpus"]
+    assert dmconf.search("org.lab corpus", tags=["text"]) == ["org.lab.corpus"]
     assert dmconf.find("org.lab.corpus").name == "Lab corpus"
 
 

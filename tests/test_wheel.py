@@ -67,7 +67,7 @@ def test_the_installed_wheel_finds_its_catalogue(wheel, tmp_path, env):
     module_file, root = done.stdout.split()
     assert Path(module_file).is_relative_to(target), "the test must use the installed wheel"
     assert Path(root) == target / "dmconf" / "_bundled" / "datasets"
-    search = subprocess.run([sys.executable, "-m", "dmconf.cli", "search", "mnist"],
+    search = subprocess.run([sys.executable, "-m", "dmconf.cli", "search", "lecun"],
                             capture_output=True, text=True, env=run_env, cwd=tmp_path)
     assert search.returncode == 0, search.stderr
     assert search.stdout.splitlines() == ["com.lecun.mnist"]

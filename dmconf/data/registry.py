@@ -32,6 +32,26 @@ SHORT_NAMES: dict[str, str] = {
     "image-classification": "dmconf.data.image:ImageClassification",
     "labelled-images": "dmconf.data.image:LabelledImages",
     "idx-image": "dmconf.data.image:IDXImage",
+    "mat-array": "dmconf.data.tensor:MatArray",
+    "labelled-files": "dmconf.data.ml:LabelledFiles",
+    "image-folder": "dmconf.data.image:ImageFolder",
+    "image-records": "dmconf.data.image:ImageRecords",
+    "text-folder": "dmconf.data.text:TextFolder",
+    "text-table": "dmconf.data.text:TextTable",
+    "conll": "dmconf.data.text:CoNLL",
+    "question-answering": "dmconf.data.text:QuestionAnswering",
+    "sentence-pairs": "dmconf.data.text:SentencePairs",
+    "plain-text": "dmconf.data.text:PlainText",
+    "table": "dmconf.data.tabular:Table",
+    "audio-folder": "dmconf.data.audio:AudioFolder",
+    "audio-transcripts": "dmconf.data.audio:AudioTranscripts",
+    "documents": "dmconf.data.ir:Documents",
+    "queries": "dmconf.data.ir:Queries",
+    "qrels": "dmconf.data.ir:Qrels",
+    "trec-run": "dmconf.data.ir:Run",
+    "triplets": "dmconf.data.ir:Triplets",
+    "ir-collection": "dmconf.data.ir:IRCollection",
+    "word-vectors": "dmconf.data.embeddings:WordVectors",
 }
 
 
@@ -176,7 +196,8 @@ def dump(
     """The ``data`` mapping of a typed object: the inverse of :func:`build`.
 
     Fields the object was given explicitly are kept (``None`` ones dropped), paths become
-    strings, and a nested object gets a ``type`` tag unless its field admits only its class.
+    strings, and a nested object gets a ``type`` tag unless it is of its field's first (default)
+    model.
     The root object's own type is not tagged: a definition holds it in ``type``.
     """
     values: dict[str, Any] = {}
@@ -195,7 +216,9 @@ def _dump_value(value: Any, annotation: Any, where: str, reference: Referencer |
         if node is not None:
             return node
         dumped = dump(value, where, reference=reference)
-        if [o for o in _union_members(annotation) if isinstance(o, type)] != [type(value)]:
+        # Untagged, build() makes the field's first model: tag anything else.
+        models = [o for o in _union_members(annotation) if isinstance(o, type)]
+        if models[:1] != [type(value)]:
             dumped = {"type": _portable_name(type(value), where), **dumped}
         return dumped
     if isinstance(value, Path):

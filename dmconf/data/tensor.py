@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from dmconf.data import File
 from dmconf.errors import DataFormatError, NotPrepared
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["IDX"]
+__all__ = ["IDX", "MatArray"]
 
 # IDX element type codes (third byte of the magic number) and their big-endian numpy dtypes.
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -62,3 +64,31 @@ class IDX(File):
         if expected == offset:  # numpy cannot map zero bytes
             return np.empty(shape, dtype=dtype)
         return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+class MatArray(File):
+    """One variable of a MATLAB ``.mat`` file (v4 to v7.2), read with scipy (the ``mat`` extra).
+
+    SVHN keeps its images as ``X`` (32, 32, 3, N) and labels as ``y``; Oxford Flowers its labels
+    as ``labels``. ``data()`` reads only the named variable.
+    """
+
+    key: str = Field(description="name of the variable in the .mat file")
+
+    def data(self) -> np.ndarray:
+        from dmconf.data.reading import require
+
+        scipy_io = require("scipy.io", "mat", f"reading {self.path.name}")
+        try:
+            content = scipy_io.loadmat(self.path, variable_names=[self.key])
+        except FileNotFoundError:
+            raise NotPrepared(f"{self.path} does not exist: prepare the dataset first",
+                              path=str(self.path)) from None
+        except (ValueError, NotImplementedError, OSError) as exc:
+            raise DataFormatError(f"{self.path}: not a readable .mat file ({exc})",
+                                  path=str(self.path)) from None
+        if self.key not in content:
+            names = sorted(name for name, _shape, _kind in scipy_io.whosmat(self.path))
+            raise DataFormatError(f"{self.path} has no variable {self.key!r} ({names})",
+                                  path=str(self.path))
+        return content[self.key]
