@@ -17,7 +17,7 @@ import dmconf
 from dmconf.cli import main
 from dmconf.compat.datamaestro import ids
 from dmconf.compat.datamaestro.port import port
-from dmconf.errors import AgreementRequired, ChecksumMismatch
+from dmconf.errors import AgreementRequired, ChecksumMismatch, DownloadError
 from tests.httpserver import FileServer
 
 PLUGIN = '''
@@ -29,7 +29,7 @@ from datamaestro.annotations.agreement import useragreement
 from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset, datatasks
 from datamaestro.download import reference
-from datamaestro.download.single import FileDownloader
+from datamaestro.download.single import ConcatDownloader, FileDownloader
 from datamaestro.utils import HashCheck
 from experimaestro import Meta, Param
 
@@ -51,6 +51,16 @@ class Collection(Dataset):
     Lines of text."""
 
     DATA = FileDownloader("docs.txt", "URL", checker=HashCheck("MD5", md5))
+
+    def config(self) -> File:
+        return File.C(path=self.DATA.path)
+
+
+@dataset()
+class Joined(Dataset):
+    """Files of an archive joined into one: datamaestro's code makes it, not dmconf"""
+
+    DATA = ConcatDownloader("joined.txt", "https://example.org/parts.tar.gz")
 
     def config(self) -> File:
         return File.C(path=self.DATA.path)
@@ -172,3 +182,24 @@ def test_port_rewrites_imports_and_writes_the_entry_point(tmp_path) -> None:
     assert init.startswith("import dmconf.compat.datamaestro as datamaestro\n")
     assert 'fake = "dmconf_fake.config"' in (result.project / "pyproject.toml").read_text()
     assert len(result.problems) == 1 and "experimaestro.xyz" in result.problems[0]
+
+
+def test_a_resource_only_datamaestro_makes_is_named_and_mirrors_can_provide_it(
+    env, server, tmp_path, monkeypatch
+) -> None:
+    site = _plugin(tmp_path, server, b"x", hashlib.md5(b"x").hexdigest(), name="joined")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))
+    url = "datamaestro://ConcatDownloader/org.example.corpus.joined/joined.txt"
+    assert dmconf.find("org.example.corpus.joined").resources["joined.txt"].url == url
+    with pytest.raises(DownloadError, match=r"datamaestro code that dmconf does not run.*mirrors"):
+        dmconf.prepare("org.example.corpus.joined")
+    copy = tmp_path / "copies" / "org.example.corpus.joined" / "joined.txt"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"made elsewhere\n")
+    env.settings.write_text(
+        f'mirrors: {{"datamaestro://ConcatDownloader/": "{(tmp_path / "copies").as_uri()}/"}}\n'
+        "accepted: [org.example.corpus.collection]\n"
+    )
+    joined = dmconf.prepare("org.example.corpus.joined")
+    assert joined.path.read_bytes() == b"made elsewhere\n"
