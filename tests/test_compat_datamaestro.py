@@ -17,6 +17,7 @@ import dmconf
 from dmconf.cli import main
 from dmconf.compat.datamaestro import ids
 from dmconf.compat.datamaestro.port import port
+from dmconf.compat.experimaestro import Config, Meta, Param, field
 from dmconf.errors import AgreementRequired, ChecksumMismatch, DownloadError
 from tests.httpserver import FileServer
 
@@ -203,3 +204,22 @@ def test_a_resource_only_datamaestro_makes_is_named_and_mirrors_can_provide_it(
     )
     joined = dmconf.prepare("org.example.corpus.joined")
     assert joined.path.read_bytes() == b"made elsewhere\n"
+
+
+def test_experimaestro_style_types_are_pydantic_models_with_its_defaults() -> None:
+    class Lines(Config):
+        path: Param[Path]
+        sep: Meta[str] = field(ignore_default="\t")  # experimaestro's older spelling
+        ids: Meta[bool] = field(ignore_default=False)
+        count: Meta[int | None]  # admits None: defaults to None
+        size: Meta[int] = field(default=3, ignore_default=True)
+
+    class Shorter(Lines):
+        size = 5  # a new default, written without the annotation
+
+    lines = Lines.C(path=Path("x"))
+    assert (lines.sep, lines.ids, lines.count, lines.size) == ("\t", False, None, 3)
+    assert lines.__arguments__() == {"path": Path("x")}
+    assert Shorter.C(path=Path("y")).size == 5
+    with pytest.raises(ValueError, match="path"):
+        Lines.C(sep=",")  # required fields stay required

@@ -21,7 +21,7 @@ import types
 import typing
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 from tqdm import tqdm
 
 from dmconf.data import Base
@@ -59,12 +59,18 @@ class Choices:
 
 
 def field(
-    *, default: Any = ..., default_factory: Any = None, ignore_default: bool = False,
+    *, default: Any = ..., default_factory: Any = None, ignore_default: Any = ...,
     ignore_generated: bool = False, **_: Any,
 ) -> Any:
-    """experimaestro's ``field``: a pydantic field with a default."""
+    """experimaestro's ``field``: a pydantic field with a default.
+
+    ``field(ignore_default=X)`` without ``default`` is experimaestro's older spelling of a
+    default ``X`` left out of the identity (``field(ignore_default=False)`` defaults to False).
+    """
     if default_factory is not None:
         return Field(default_factory=default_factory)
+    if default is ... and ignore_default is not ...:
+        default = ignore_default
     return Field(default=default)
 
 
@@ -122,14 +128,22 @@ class Config(Base, metaclass=_ConfigMeta):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, validate_assignment=False)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _optional_defaults(cls, values: Any) -> Any:
+    def _optional_defaults(cls, values: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """A field that admits None and has no default is None, and not "set" (as in
+        experimaestro: it is then no argument of ``__arguments__`` nor of a dump)."""
+        unset = []
         if isinstance(values, dict):
-            for name, info in cls.model_fields.items():
-                if info.is_required() and name not in values and _admits_none(info.annotation):
-                    values = {**values, name: None}
-        return values
+            unset = [
+                name for name, info in cls.model_fields.items()
+                if info.is_required() and name not in values and _admits_none(info.annotation)
+            ]
+            values = {**values, **dict.fromkeys(unset)}
+        built = handler(values)
+        if unset and isinstance(built, Base):
+            built.__pydantic_fields_set__.difference_update(unset)
+        return built
 
     @classmethod
     def C(cls, **kwargs: Any) -> Any:
