@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from httpserver import FileServer
 
 import dmconf
 from dmconf.cli import main
@@ -19,7 +20,6 @@ from dmconf.compat.datamaestro import ids
 from dmconf.compat.datamaestro.port import port
 from dmconf.compat.experimaestro import Config, Meta, Param, field
 from dmconf.errors import AgreementRequired, ChecksumMismatch, DownloadError
-from tests.httpserver import FileServer
 
 PLUGIN = '''
 """A corpus and a task built from it."""

@@ -15,8 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from tests.httpserver import FileServer
+from httpserver import FileServer
 
 pytest.importorskip("ir_datasets")
 

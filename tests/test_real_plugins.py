@@ -21,9 +21,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from tests.httpserver import FileServer
-from tests.mnistdata import MnistFiles
+from httpserver import FileServer
+from mnistdata import MnistFiles
 
 PINNED = [
     "datamaestro-image==2025.9.21.1", "datamaestro-text==2026.4.22",
