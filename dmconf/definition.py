@@ -114,6 +114,11 @@ class Resource(BaseModel):
                     raise ValueError(f"{url!r} has an invalid port") from None
                 if not parts.hostname:
                     raise ValueError(f"{url!r} has no host name")
+                if parts.username is not None or parts.password is not None:
+                    raise ValueError(
+                        f"{parts.scheme}://{parts.hostname}/...: a user name or password in a "
+                        "URL; credentials never go in a definition: add a rule under "
+                        "`credentials:` in the settings, or a line in ~/.netrc")
         return value
 
     @property
