@@ -112,14 +112,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _accept(args: argparse.Namespace) -> None:
-    from dmconf.agreements import accept
+    from dmconf.agreements import accept, describe_terms
     from dmconf.catalog import Catalog
 
     definition = Catalog.from_settings().find(args.id)
-    if not definition.agreement:
+    if not definition.terms:
         _out(f"{definition.id} asks for no agreement")
         return
-    _out(definition.agreement.strip())
+    _out(describe_terms(definition.terms))
     path = accept(definition)
     _out(f"{definition.id}: accepted (recorded in {path})")
 
@@ -222,7 +222,7 @@ def _info(args: argparse.Namespace) -> None:
         if settings.hydra_group
         else "hydra:     - (hydra_group is off)",
         *([f"terms:     must be accepted (dmconf accept {definition.id})"]
-          if definition.agreement else []),
+          if definition.terms else []),
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]

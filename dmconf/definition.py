@@ -158,9 +158,11 @@ class DatasetDefinition(BaseModel):
         default=None,
         description="bytes on disk once prepared, when archives make it differ from downloads",
     )
-    agreement: str | None = Field(
-        default=None,
-        description="data-use terms a user must accept before the dataset is downloaded",
+    terms: str | None = Field(
+        default=None, validation_alias=AliasChoices("terms", "agreement"),
+        description="data-use terms each user must accept before the dataset is downloaded or "
+        "used: their text, or the URL where they are published (`agreement:` is accepted as "
+        "its older name)",
     )
     resources: dict[str, Resource] = Field(default_factory=dict)
     type: str = Field(description="registered short name or dotted path of a pydantic model")
@@ -229,6 +231,11 @@ class DatasetDefinition(BaseModel):
     def source(self) -> str:
         """The file (or Python object) the definition came from, or ``<memory>``."""
         return self._source or "<memory>"
+
+    @property
+    def agreement(self) -> str | None:
+        """The data-use terms (the field's older name)."""
+        return self.terms
 
     @property
     def url(self) -> str | None:

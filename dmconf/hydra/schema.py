@@ -59,7 +59,7 @@ class DatasetConfig:
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
     prepared_size: Optional[int] = None  # noqa: UP045
-    agreement: Optional[str] = None  # noqa: UP045
+    terms: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
     type: str = MISSING
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
