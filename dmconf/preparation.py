@@ -475,9 +475,18 @@ def _check_unpinned(
 
 
 def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
-    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones."""
+    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones.
+
+    A file the user put in the dataset's manual folder comes first; a ``manual`` resource has
+    nothing else, and is never requested from the network.
+    """
+    from dmconf.manual import dropped_file
+
+    dropped = dropped_file(job.settings, job.definition, key, resource)
     urls = [_rewrite(url, job.settings.mirrors) for url in resource.urls]
-    if not job.settings.offline:
+    if dropped is not None:
+        urls.insert(0, dropped.as_uri())
+    if not job.settings.offline or resource.manual:
         return urls
     local = [url for url in urls if url.lower().startswith("file://")]
     if local:

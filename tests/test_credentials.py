@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import yaml
 from httpserver import Fault, FileServer, Running
 from resources import serve_dataset, write_settings
 
@@ -211,3 +212,37 @@ def test_a_password_in_a_definitions_url_is_refused_without_echoing_it(isolated)
                        ) as caught:
         dmconf.find("test.leaky")
     assert PASSWORD not in str(caught.value)
+
+
+def test_an_s3_remote_takes_its_keys_from_a_settings_rule(env, server, capsys, monkeypatch,
+                                                         request) -> None:
+    """moto checks nothing, but botocore refuses to sign without keys: without the rule the
+    push fails, with it (and no AWS variable at all) it goes through."""
+    from remotes import TREE_ID, define_tree
+    from servers import AWS_ENV
+
+    moto = request.getfixturevalue("moto_s3")
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    import s3fs
+
+    bucket = f"dmconf-creds-{os.getpid()}"
+    s3fs.S3FileSystem(endpoint_url=moto.endpoint).mkdir(bucket)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    define_tree(env, server)
+    assert main(["remote", "add", "lab", f"s3://{bucket}/store", "--option",
+                 f"endpoint_url={moto.endpoint}"]) == 0
+    assert main(["prepare", TREE_ID]) == 0
+    capsys.readouterr()
+    assert main(["push", TREE_ID, "-r", "lab"]) == 1
+    assert "credentials" in capsys.readouterr().err.lower()
+    settings = yaml.safe_load(env.settings.read_text())
+    settings["credentials"] = {"bucket": {"match": f"s3://{bucket}/", "username_env": "S3_KEY",
+                                          "password_env": "S3_SECRET"}}
+    env.settings.write_text(yaml.safe_dump(settings))
+    monkeypatch.setenv("S3_KEY", "testing")
+    monkeypatch.setenv("S3_SECRET", PASSWORD)
+    assert main(["push", TREE_ID, "-r", "lab"]) == 0
+    assert PASSWORD not in env.settings.read_text() + capsys.readouterr().err
