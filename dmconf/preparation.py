@@ -70,6 +70,7 @@ def prepare(
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
+    if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
         job = _Job(definition, folder, settings)
         state = DatasetState(folder)
         for key, resource in definition.resources.items():
@@ -177,6 +178,17 @@ def resolve_definition(
     if isinstance(dataset, Mapping):
         return DatasetDefinition.from_mapping(dataset)
     return (catalog or Catalog.from_settings(settings)).find(dataset)
+
+
+def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
+    """The settings' remotes, tried before the original URLs (a content-addressed mirror)."""
+    if not settings.remotes:
+        return False
+    from dmconf.remote.transfer import prepare_from_remotes
+    from dmconf.store.stores import group_shared
+
+    with group_shared(settings):
+        return prepare_from_remotes(definition, settings)
 
 
 def build_object(definition: DatasetDefinition, folder: Path) -> BaseModel:
