@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-
-def mounted(where: Path) -> bool:
-    return subprocess.run(["mountpoint", "-q", str(where)], check=False).returncode == 0
+CACHELESS = "entry_timeout=0,attr_timeout=0,negative_timeout=0"
 
 
 @contextlib.contextmanager
@@ -31,7 +29,10 @@ def fuse_views(source: Path, *names: str) -> Iterator[list[Path]]:
         for name in names:
             view = source.parent / name
             view.mkdir()
-            done = subprocess.run(["bindfs", "--no-allow-other", str(source), str(view)],
+            # FUSE caches names for a second by default, where NFS revalidates a folder's
+            # entries once it changed (close-to-open): no cache, as on NFS
+            done = subprocess.run(["bindfs", "--no-allow-other", "-o", CACHELESS, str(source),
+                                   str(view)],
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 pytest.skip(f"cannot mount FUSE here: {done.stderr.strip()}")
