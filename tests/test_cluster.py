@@ -205,7 +205,7 @@ def test_a_node_without_network_fails_at_once_naming_the_login_node_command(env,
     assert proc.returncode == 1 and len(lines) == 1, err
     assert f"run `DMCONF_DATA={env.data} dmconf prepare test.node`" in lines[0]
     assert "login node" in lines[0] and server.log == []
-    assert not env.data.exists()  # nothing was written
+    assert not (env.data / "test.node").exists() and not (env.data / ".locks").exists()
 
 
 # --- two real Unix users sharing a group store
