@@ -69,6 +69,7 @@ def add_file(dataset: str, key: str, path: Path, *, settings: Settings | None = 
     from dmconf.settings import load_settings
     from dmconf.state import DatasetState
     from dmconf.store.layout import manual_folder
+    from dmconf.store.stores import group_shared, make_folders
 
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
@@ -91,12 +92,13 @@ def add_file(dataset: str, key: str, path: Path, *, settings: Settings | None = 
     target = folder / resource.local_name
     temporary = folder / f".{resource.local_name}.{os.getpid()}.add"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, temporary)  # the same disk: no copy
-        except OSError:
-            shutil.copyfile(path, temporary)
-        os.replace(temporary, target)
+        with group_shared(settings):  # a lab's shared store: the group may use it too
+            make_folders(folder, settings)
+            try:
+                os.link(path, temporary)  # the same disk: no copy
+            except OSError:
+                shutil.copyfile(path, temporary)
+            os.replace(temporary, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
