@@ -33,6 +33,8 @@ def add_commands(commands: Any) -> None:
         parser.add_argument("--id", help="the dataset id (default: derived from the source)")
         parser.add_argument("--out", type=Path, metavar="ROOT",
                             help="write ROOT/<id path>.yaml (default: print the YAML)")
+        parser.add_argument("--force", action="store_true",
+                            help="replace a definition already at that place")
         parser.set_defaults(func=_import)
     exports = commands.add_parser("export", help="write a dataset's metadata in another format")
     formats = exports.add_subparsers(dest="format", required=True, metavar="FORMAT")
@@ -54,6 +56,7 @@ def _derived_id(source: str, name: str | None, homepage: str | None) -> str:
 def _import(args: argparse.Namespace) -> None:
     from dmconf.croissant.reader import Imported
     from dmconf.definition import DatasetDefinition
+    from dmconf.errors import DefinitionError
     from dmconf.settings import load_settings
 
     settings = load_settings()
@@ -91,6 +94,9 @@ def _import(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
         return
     target = args.out.joinpath(*definition.id.split(".")).with_suffix(".yaml")
+    if target.exists() and not args.force:
+        raise DefinitionError(f"{target} exists; give --force to replace it, or another --id",
+                              dataset=definition.id, path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_text(text, encoding="utf-8")

@@ -27,6 +27,7 @@ class Fault:
     rate: send at most this many bytes a second (a slower network, for benchmarks)
     body: serve these bytes instead of the file (wrong content)
     retry_after: with status 429/503, the Retry-After header to send
+    location: answer 302 to this URL (a hub's redirect to its storage)
     times: how many requests the fault applies to (None: all)
     """
 
@@ -39,6 +40,7 @@ class Fault:
     rate: float | None = None
     body: bytes | None = None
     retry_after: str | None = None
+    location: str | None = None
     times: int | None = None
 
 
@@ -111,6 +113,12 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             fault = server._fault(path)
             if fault and fault.stall and fault.stall_after is None:
                 time.sleep(fault.stall)
+            if fault and fault.location:
+                self.send_response(302)
+                self.send_header("Location", fault.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if fault and fault.status:
                 self.send_response(fault.status)
                 if fault.retry_after is not None:

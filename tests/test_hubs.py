@@ -251,3 +251,77 @@ def test_live_croissant_is_marked_unpinned(env: Env, tmp_path: Path,
     assert "# UNPINNED" in out and "isLiveDataset" in out and "unpinned" in err
     definition = yaml.safe_load(out)
     assert "sha256" not in definition["resources"]["dataframe"]
+
+
+def test_token_never_follows_a_redirect_off_the_hub(
+    hub: FileServer, env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from httpserver import Fault
+
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    data = parquet_bytes({"a": [1, 2]})
+    repo = serve_repo(hub, "someone/cdn", {"data/train.parquet": data})
+    assert main(["-q", "import", "hf", "someone/cdn", "--out", str(env.catalog)]) == 0
+    hub.files["cdn/blob"] = data  # the hub's storage, on another host name
+    storage = f"http://localhost:{hub.port}/cdn/blob"
+    hub.faults[f"datasets/someone/cdn/resolve/{repo.commit}/data/train.parquet"] = Fault(
+        location=storage)
+    from dmconf import prepare_dataset
+
+    assert len(prepare_dataset("co.huggingface.someone.cdn").train) == 2
+    resolve = hub.requests_for(f"datasets/someone/cdn/resolve/{repo.commit}/data/train.parquet")
+    assert resolve[0].headers["Authorization"] == "Bearer hf_secret"
+    blob = hub.requests_for("cdn/blob")
+    assert blob and all("Authorization" not in r.headers for r in blob)
+
+
+def test_hub_download_cut_midway_resumes(hub: FileServer, env: Env) -> None:
+    import random
+
+    from httpserver import Fault
+
+    noise = random.Random(16)  # incompressible, > 1 MiB: the cut falls after a whole chunk
+    data = parquet_bytes({"a": [noise.randbytes(1000) for _ in range(3000)]})
+    repo = serve_repo(hub, "someone/big", {"data/train.parquet": data})
+    assert main(["-q", "import", "hf", "someone/big", "--out", str(env.catalog)]) == 0
+    path = f"datasets/someone/big/resolve/{repo.commit}/data/train.parquet"
+    hub.faults[path] = Fault(cut_after=2 << 20, times=1)
+    from dmconf import prepare_dataset
+
+    assert len(prepare_dataset("co.huggingface.someone.big").train) == 3000
+    first, second = hub.requests_for(path)
+    assert second.headers["Range"] == f"bytes={2 << 20}-"
+    assert first.sent + second.sent == len(data)
+
+
+def test_metadata_from_the_network_may_not_name_local_files(
+    env: Env, server: FileServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((CROISSANT / "1.0" / "simple-parquet" / "metadata.json").read_text())
+    document["distribution"][0]["contentUrl"] = "file:///etc/passwd"
+    server.files["evil/metadata.json"] = json.dumps(document).encode()
+    assert main(["-q", "import", "croissant", server.url("evil/metadata.json")]) == 1
+    err = capsys.readouterr().err
+    assert "may not name local files" in err and len(err.strip().splitlines()) == 1
+
+
+def test_import_never_replaces_a_definition_silently(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = CROISSANT / "1.0" / "simple-parquet" / "metadata.json"
+    args = ["-q", "import", "croissant", str(path), "--id", "t.simple", "--out", str(env.catalog)]
+    assert main(args) == 0
+    assert main(args) == 1 and "--force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+
+
+def test_offline_croissant_reference_not_cached_is_one_line(
+    env: Env, server: FileServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = _serve_titanic(server)
+    env.define("test.titanic", f"croissant: {url}\n")
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")
+    assert main(["-q", "prepare", "test.titanic"]) == 1
+    err = capsys.readouterr().err
+    assert "not cached" in err and "DMCONF_OFFLINE" in err and not server.log

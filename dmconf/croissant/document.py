@@ -106,14 +106,14 @@ def _download(url: str, timeout: tuple[float, float]) -> bytes:
                 raise DownloadError(
                     f"{url}: the server answered HTTP {response.status_code}", url=url,
                     status=response.status_code)
-            body = b""
+            body = bytearray()
             for chunk in response.iter_content(1 << 20):
                 body += chunk
                 if len(body) > MAX_BYTES:
                     break
     except requests.RequestException as exc:
         raise DownloadError(f"{url}: {exc}", url=url) from None
-    return body
+    return bytes(body)
 
 
 def _parse(text: bytes, where: str) -> dict[str, Any]:

@@ -183,9 +183,14 @@ class _Builder:
             self.repos[ident] = (match[1], unquote(match[2]) if match[2] else "main")
             return
         url = urljoin(self.base, url)
-        if urlparse(url).scheme not in ("http", "https", "file", "hf"):
+        scheme = urlparse(url).scheme
+        if scheme not in ("http", "https", "file", "hf"):
             raise self._fail(item, f"unsupported construct: URL scheme of {url} (dmconf "
                              "fetches http, https, hf and file URLs)")
+        if scheme == "file" and not self.base.startswith("file://"):
+            # metadata from the network may not make prepare copy this machine's files
+            raise self._fail(item, f"{url}: metadata read from {self.base} may not name local "
+                             "files")
         key = key_of(str(item.get("name") or ident), self.keys)
         resource: dict[str, Any] = {"url": url}
         sha256 = item.get("sha256")
