@@ -62,7 +62,7 @@ def main() -> None:
             dmconf.prepare(dataset_id, settings=settings)
             import shutil
 
-            shutil.rmtree(settings.dataset_folder(dataset_id))
+            shutil.rmtree(settings.dataset_folder(dmconf.find(dataset_id, settings=settings)))
         return run
 
     def plain() -> None:
@@ -80,7 +80,7 @@ def main() -> None:
 
     def two_passes() -> None:  # what a download-then-decompress engine would do
         dmconf.prepare("bench.gzfile", settings=settings)
-        folder = settings.dataset_folder("bench.gzfile")
+        folder = settings.dataset_folder(dmconf.find("bench.gzfile", settings=settings))
         with gzip.open(folder / "payload") as source, open(folder / "out", "wb") as out:
             while chunk := source.read(1 << 20):
                 out.write(chunk)

@@ -11,21 +11,25 @@ One id defined twice, wherever, is an error that names both places.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset
+from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError, DuplicateDataset
+from dmconf.ids import ID_PATTERN
 from dmconf.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
+
+log = logging.getLogger("dmconf")
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
@@ -84,15 +88,12 @@ class Entry:
         """name, description, tags, tasks, licence, splits and the download size, read from the
         YAML without validating it all."""
         if self._metadata is None:
-            import yaml
+            from dmconf.yamlfile import UnreadableYaml, read_yaml
 
             try:
-                raw = yaml.load(
-                    self.path.read_text(encoding="utf-8"),
-                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
-                )
-            except (OSError, yaml.YAMLError) as exc:
-                raise DefinitionError(f"cannot be read: {exc}", path=str(self.path)) from None
+                raw = read_yaml(self.path)
+            except UnreadableYaml as exc:
+                raise DefinitionError(str(exc), dataset=self.id, path=str(self.path)) from None
             raw = raw if isinstance(raw, dict) else {}
             self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
             resources = raw.get("resources")
@@ -109,31 +110,39 @@ class InstalledEntryPoints(Protocol):
     def select(self, *, group: str) -> Iterable[EntryPoint]: ...
 
 
-def _plugin_roots(installed: InstalledEntryPoints | None = None) -> Iterator[Root]:
+def _plugin_roots(
+    installed: InstalledEntryPoints | None = None, report: Callable[[str], None] | None = None
+) -> Iterator[Root]:
+    """The roots of ``dmconf.catalogs`` plugins; a broken one is reported and skipped."""
     import importlib.util
 
     installed = installed if installed is not None else entry_points()
     for ep in installed.select(group=CATALOG_GROUP):
         try:
             spec = importlib.util.find_spec(ep.value)
-        except (ImportError, ValueError) as exc:
-            raise DefinitionError(
-                f"entry point {ep.name!r} of {CATALOG_GROUP} names package {ep.value!r}, "
-                f"which cannot be found ({exc}); reinstall or remove the plugin"
-            ) from None
+        except Exception as exc:  # any error importing the plugin's parent package
+            problem = (f"entry point {ep.name!r} of {CATALOG_GROUP} names package {ep.value!r}, "
+                       f"which cannot be found ({type(exc).__name__}: {exc})")
+            _report(report, f"{problem}; reinstall or remove the plugin")
+            continue
         locations = list(spec.submodule_search_locations or []) if spec else []
         if not locations:
-            raise DefinitionError(
-                f"entry point {ep.name!r} of {CATALOG_GROUP} names {ep.value!r}, which is not "
-                "an importable package folder; reinstall or remove the plugin"
-            )
+            _report(report, f"entry point {ep.name!r} of {CATALOG_GROUP} names {ep.value!r}, "
+                    "which is not an importable package folder; reinstall or remove the plugin")
+            continue
         dist = getattr(ep, "dist", None)
         owner = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
         for location in locations:
             yield Root(Path(location), owner)
 
 
-def _walk(root: Root) -> Iterator[Entry]:
+def _report(report: Callable[[str], None] | None, problem: str) -> None:
+    if report is None:
+        raise DefinitionError(problem)
+    report(problem)
+
+
+def _walk(root: Root, report: Callable[[str], None]) -> Iterator[Entry]:
     base = str(root.path)
     for folder, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
@@ -142,7 +151,11 @@ def _walk(root: Root) -> Iterator[Entry]:
         for name in sorted(files):
             stem, suffix = os.path.splitext(name)
             if suffix in SUFFIXES and not stem.startswith((".", "_")):
-                yield Entry(prefix + stem, Path(folder, name), root.origin)
+                if ID_PATTERN.match(prefix + stem):
+                    yield Entry(prefix + stem, Path(folder, name), root.origin)
+                else:
+                    report(f"{Path(folder, name)}: its place in {base} does not make a dataset "
+                           "id (letters, digits, '_' and '-' between dots); rename it")
 
 
 class Catalog:
@@ -151,6 +164,13 @@ class Catalog:
     def __init__(self, roots: Iterable[Root], python: Iterable[Entry] = ()) -> None:
         self.roots = list(roots)
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
+        self.problems: list[str] = []  # broken entries skipped, each reported once
+
+    def report(self, problem: str) -> None:
+        """Say once, on the log (stderr), that a broken entry is skipped."""
+        if problem not in self.problems:
+            self.problems.append(problem)
+            log.warning("skipped: %s", problem)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Catalog:
@@ -159,11 +179,15 @@ class Catalog:
         # One scan of the installed distributions serves both entry point groups: each scan
         # reads every distribution's metadata, the largest cost of building a catalogue.
         installed = entry_points()
-        roots += list(_plugin_roots(installed))
+        problems: list[str] = []
+        roots += list(_plugin_roots(installed, problems.append))
         roots.append(Root(bundled_root(), "bundled catalogue"))
         from dmconf.entrypoints import python_entries
 
-        return cls(roots, python_entries(installed))
+        catalog = cls(roots, python_entries(installed))
+        for problem in problems:
+            catalog.report(problem)
+        return catalog
 
     @cached_property
     def entries(self) -> dict[str, Entry]:
@@ -174,11 +198,15 @@ class Catalog:
             if resolved in seen_roots or not root.path.is_dir():
                 continue
             seen_roots.add(resolved)
-            for entry in _walk(root):
+            for entry in _walk(root, self.report):
                 if entry.id in found:
                     raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
                 found[entry.id] = entry
         for entry in self.python:
+            if not ID_PATTERN.match(entry.id):
+                self.report(f"{entry.location}: {entry.id!r} is not a dataset id (letters, "
+                            "digits, '_' and '-' between dots); fix the entry point's name")
+                continue
             if entry.id in found:
                 raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
             found[entry.id] = entry
@@ -224,11 +252,15 @@ class Catalog:
             if not words and not want_tags and not want_tasks and not want_licenses:
                 matches.append(dataset_id)
                 continue
-            meta = entry.metadata()
+            try:
+                meta = entry.metadata()
+            except DmconfError as exc:  # one broken definition never hides the others
+                self.report(str(exc))
+                continue
             if want_licenses and str(meta.get("license") or "").lower() not in want_licenses:
                 continue
-            entry_tags = {str(t).lower() for t in meta.get("tags") or []}
-            entry_tasks = {str(t).lower() for t in meta.get("tasks") or []}
+            entry_tags = {str(t).lower() for t in _listed(meta.get("tags"))}
+            entry_tasks = {str(t).lower() for t in _listed(meta.get("tasks"))}
             if not want_tags <= entry_tags or not want_tasks <= entry_tasks:
                 continue
             text = " ".join(
@@ -239,3 +271,7 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
+
+def _listed(value: Any) -> list[Any]:
+    """A tags or tasks field as a list, whatever a broken file holds there."""
+    return value if isinstance(value, list) else []

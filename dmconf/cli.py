@@ -106,13 +106,12 @@ def _search(args: argparse.Namespace) -> None:
     ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
                          licenses=args.license)
     if args.json:
-        rows = [{"id": i, **catalog.entry(i).metadata()} for i in ids]
+        rows = [{"id": i, **meta} for i, meta in _readable(catalog, ids)]
         _out(json.dumps(rows, indent=2))
     elif args.long:
         from dmconf.progress import human_size
 
-        for dataset_id in ids:
-            meta = catalog.entry(dataset_id).metadata()
+        for dataset_id, meta in _readable(catalog, ids):
             size = meta.get("download_size")
             splits = meta.get("splits")
             splits = splits if isinstance(splits, dict) else {}
@@ -122,6 +121,17 @@ def _search(args: argparse.Namespace) -> None:
     else:
         for dataset_id in ids:
             _out(dataset_id)
+
+
+def _readable(catalog: Any, ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Each id with its metadata; a definition that cannot be read is reported once, skipped."""
+    rows = []
+    for dataset_id in ids:
+        try:
+            rows.append((dataset_id, catalog.entry(dataset_id).metadata()))
+        except DmconfError as exc:
+            catalog.report(str(exc))
+    return rows
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -150,7 +160,7 @@ def _info(args: argparse.Namespace) -> None:
             raise DefinitionError("has no citation to print", dataset=definition.id)
         _out(definition.citation.rstrip("\n"))
         return
-    folder = settings.dataset_folder(definition.id)
+    folder = settings.dataset_folder(definition)
     prepared = DatasetState(folder).is_prepared(definition)
     lines = [f"{definition.id} - {definition.title}"]
     if definition.description:

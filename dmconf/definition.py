@@ -29,13 +29,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dmconf.errors import DefinitionError, describe_validation
+from dmconf.ids import ID_PATTERN
 
-__all__ = ["UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
+__all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
 UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
 
-# A dataset id: dot-separated lowercase-ish segments, each usable as a folder name.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$")
 # A resource key is materialised as a file or folder name in the dataset's folder; names that
 # start with a dot are reserved for dmconf's own temporary and state files.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -63,6 +62,14 @@ class Resource(BaseModel):
     unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
         default="none", description="how the download becomes the materialised file or folder"
     )
+    max_unpacked_size: int | None = Field(
+        default=None, gt=0, description="bytes at most that unpacking may produce "
+        "(default: the settings' unpack_max_size)")
+    max_ratio: float | None = Field(
+        default=None, gt=1, allow_inf_nan=False,
+        description="unpacked bytes per downloaded byte, at most (default: unpack_max_ratio)")
+    max_members: int | None = Field(
+        default=None, gt=0, description="archive members at most (default: unpack_max_members)")
     revision: str | None = Field(
         default=None,
         description="for hf:// URLs, the commit (40 hexadecimal characters) the file is read at",
@@ -90,9 +97,21 @@ class Resource(BaseModel):
     @field_validator("url", "mirrors", mode="after")
     @classmethod
     def _check_urls(cls, value: Any) -> Any:
+        from urllib.parse import urlsplit
+
         for url in [value] if isinstance(value, str) else value:
             if "://" not in url:
                 raise ValueError(f"{url!r} is not a URL (expected scheme://host/path)")
+            if any(c in url for c in "\0\r\n\t ") or not url.isprintable():
+                raise ValueError(f"{url!r} holds spaces or control characters (quote %20 etc.)")
+            parts = urlsplit(url)
+            if parts.scheme.lower() in ("http", "https"):
+                try:
+                    parts.port  # noqa: B018 - raises ValueError on a bad port
+                except ValueError:
+                    raise ValueError(f"{url!r} has an invalid port") from None
+                if not parts.hostname:
+                    raise ValueError(f"{url!r} has no host name")
         return value
 
     @model_validator(mode="after")
@@ -328,15 +347,12 @@ class DatasetDefinition(BaseModel):
 
 
 def load_definition_file(path: Path, dataset_id: str) -> DatasetDefinition:
-    """Read and validate one YAML definition file."""
-    import yaml
+    """Read and validate one YAML definition file (never hangs on a FIFO, see
+    :mod:`dmconf.yamlfile`)."""
+    from dmconf.yamlfile import UnreadableYaml, read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError(f"cannot be read: {exc.strerror}", path=str(path)) from exc
-    try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise DefinitionError(f"is not valid YAML: {exc}", path=str(path)) from None
+        raw = read_yaml(path)
+    except UnreadableYaml as exc:
+        raise DefinitionError(str(exc), dataset=dataset_id, path=str(path)) from None
     return DatasetDefinition.from_mapping(raw, dataset_id=dataset_id, source=str(path))

@@ -161,18 +161,34 @@ class StorageError(DmconfError, OSError):
     """The data folder cannot be written: disk full, permission denied, a file in the way.
 
     Temporary files of the failed step were removed; ``path`` is the file that could not be
-    written and ``reason`` the system's explanation.
+    written and ``reason`` the system's explanation. The advice follows the cause (``errno``):
+    only a full disk is told to free some space.
     """
 
     def __init__(self, *, path: str, reason: str, dataset: str | None = None,
                  errno: int | None = None) -> None:
         where = f"{dataset}: " if dataset else ""
         DmconfError.__init__(
-            self,
-            f"{where}cannot write {path}: {reason}; temporary files were removed. Free some "
-            "space or fix the permissions, or point DMCONF_DATA to another disk",
+            self, f"{where}cannot write {path}: {reason}; {_storage_advice(errno)}",
             path=path, reason=reason, dataset=dataset, errno=errno,
         )
+
+
+def _storage_advice(number: int | None) -> str:
+    import errno as codes
+
+    if number in (codes.ENOSPC, codes.EDQUOT, codes.EFBIG):
+        return ("temporary files were removed. Free some space, or point DMCONF_DATA to "
+                "another disk")
+    if number in (codes.EACCES, codes.EPERM, codes.EROFS):
+        return "fix the permissions of the data folder, or point DMCONF_DATA elsewhere"
+    if number == codes.ENAMETOOLONG:
+        return "the name is too long for this file system: shorten the id or resource key"
+    if number in (codes.EEXIST, codes.ENOTDIR, codes.EISDIR, codes.ENOTEMPTY):
+        return "a file or folder is in the way: move it out of the data folder"
+    if number == codes.ELOOP:
+        return "dmconf never follows a symbolic link it did not create: remove the link"
+    return "check the data folder (DMCONF_DATA)"
 
 
 class ChecksumMismatch(DmconfError, ValueError):

@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from dmconf.catalog import Catalog
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
     ChecksumMismatch,
+    DefinitionError,
     DmconfError,
     DownloadError,
     OfflineError,
@@ -40,8 +41,9 @@ from dmconf.state import DatasetState
 
 if TYPE_CHECKING:
     from dmconf.fetch.download import Download
+    from dmconf.unpack import Unpacker
 
-__all__ = ["build_object", "is_prepared", "prepare", "resolve_definition"]
+__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition"]
 
 log = logging.getLogger("dmconf")
 
@@ -55,28 +57,97 @@ def prepare(
     """Download what is missing of a dataset, verify it, and return its typed object."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
-    folder = settings.dataset_folder(definition.id)
+    folder = settings.dataset_folder(definition)
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
-    state = DatasetState(folder)
-    if not state.is_prepared(definition):
-        missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+    if not DatasetState(folder).is_prepared(definition):
+        _adopt_legacy(settings, definition)
         job = _Job(definition, folder, settings)
-        for key, resource in missing.items():
-            _usable_urls(job, key, resource)  # offline: fail before touching the disk
-        with _storage(definition.id, folder):
+        state = DatasetState(folder)
+        for key, resource in definition.resources.items():
+            if not state.has(key, resource):
+                _usable_urls(job, key, resource)  # offline: fail before touching the disk
+        with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=False):
             folder.mkdir(parents=True, exist_ok=True)
-        _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r), job.cancel)
-        with _storage(definition.id, folder):
+            state = DatasetState(folder)  # an `rm` may have run while this one waited
+            missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+            _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
+                     job.cancel)
             DatasetState(folder).mark_prepared(definition)
+            check_paths(definition, folder, typed)
         log.info("%s", job.summary.line(folder))
+    else:
+        check_paths(definition, folder, typed)
     return typed
+
+
+def _id_locked(
+    settings: Settings, definition: DatasetDefinition, *, exclusive: bool
+) -> AbstractContextManager[None]:
+    from dmconf.lock import id_locked
+    from dmconf.store.layout import id_lock
+
+    what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
+    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what)
+
+
+def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
+    """Move a folder of dmconf's first layout into place (a rename, no download)."""
+    from dmconf.store.layout import adopt_legacy, legacy_folder
+
+    if legacy_folder(settings, definition.id) is None:
+        return
+    folder = settings.dataset_folder(definition)
+    with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=True):
+        adopt_legacy(settings, definition)
+
+
+def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -> None:
+    """Raise naming the first ``path`` of the typed object that does not exist.
+
+    A definition whose ``data`` expects another layout than the archive has (a top folder
+    named differently) fails here, with what the resource does contain, rather than handing
+    out a path that does not exist.
+    """
+    for where, path in _paths(typed, "data"):
+        if os.path.lexists(path):
+            continue
+        relative = Path(os.path.relpath(path, folder))
+        top = folder / relative.parts[0]
+        holds = ""
+        if top.is_dir() and not top.is_symlink():
+            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(top))
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            holds = f"; {relative.parts[0]} holds: {shown or 'nothing'}"
+        raise DefinitionError(
+            f"{where}.path is {relative.as_posix()}, which does not exist after preparing "
+            f"({path}){holds}. Fix the path in the definition",
+            dataset=definition.id, path=definition._source, field=f"{where}.path",
+        )
+
+
+def _paths(value: Any, where: str) -> Iterator[tuple[str, Path]]:
+    """Every ``path`` of a typed object, with the attribute path that leads to it."""
+    if isinstance(value, BaseModel):
+        path = getattr(value, "path", None)
+        if isinstance(path, Path):
+            yield where, path
+        names = [*type(value).model_fields, *(value.model_extra or {})]
+        for name in names:
+            if name != "path":
+                yield from _paths(getattr(value, name, None), f"{where}.{name}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _paths(item, f"{where}.{index}")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _paths(item, f"{where}.{name}")
 
 
 def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None = None) -> bool:
     """Whether a dataset is prepared in the data folder (no network, no hashing)."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
-    return DatasetState(settings.dataset_folder(definition.id)).is_prepared(definition)
+    return DatasetState(settings.dataset_folder(definition)).is_prepared(definition)
 
 
 def resolve_definition(
@@ -153,7 +224,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
     """Fetch, verify and unpack one resource into ``folder/key``, under the resource's lock."""
     from dmconf.fetch.download import reclaim, remove_partial, remove_path, temp_path
     from dmconf.lock import locked
-    from dmconf.unpack import unpacker_for
+    from dmconf.store.reuse import reuse_sibling
 
     definition, folder = job.definition, job.folder
     lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}")
@@ -161,16 +232,32 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
         if DatasetState(folder).has(key, resource):
             return  # another process prepared it while this one waited
         urls = _usable_urls(job, key, resource)
-        unpacker = unpacker_for(resource.unpack)
+        unpacker = _unpacker(job, resource)
         part, unpacked = temp_path(folder, key, "part"), temp_path(folder, key, "unpack")
         try:
             with _storage(definition.id, folder):
                 reclaim(folder, key)
-                sha256, materialised = _fetch_verified(job, key, resource, urls, part, unpacked)
-                if not unpacker.streams:
-                    materialised = unpacker.unpack(part, unpacked) or sha256
-                _move_into_place(unpacked, folder / key)
-                DatasetState(folder).record(key, sha256, materialised)
+                reused = reuse_sibling(job.settings, definition, resource, unpacked)
+                if reused is not None:
+                    sha256, materialised = reused["sha256"], reused.get("materialised")
+                else:
+                    url = urls[0]
+                    try:
+                        sha256, materialised, url = _fetch_verified(
+                            job, key, resource, urls, part, unpacked)
+                        size = part.stat().st_size
+                        if not unpacker.streams:
+                            materialised = unpacker.unpack(part, unpacked) or sha256
+                    except UnpackError as exc:
+                        raise _named(exc, job, key, url, (part, unpacked)) from None
+                    if resource.sha256 is None:  # once complete and unpacked
+                        log.warning(
+                            "%s: resource %r has no sha256; pin the downloaded one in the "
+                            "definition: sha256: %s (size: %d)", definition.id, key, sha256, size)
+                moved = _move_into_place(unpacked, folder / key, key, resource)
+                remove_partial(part)  # before recording: a kill between leaves no stray file
+                if moved:
+                    DatasetState(folder).record(key, sha256, materialised, resource.unpack)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
                 remove_partial(part)  # nothing worth resuming: leave no temporary behind
@@ -181,22 +268,37 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
         log.info("%s: %s ready (%s)", definition.id, key, folder / key)
 
 
+def _named(exc: UnpackError, job: _Job, key: str, url: str, temporaries: tuple[Path, ...]
+           ) -> UnpackError:
+    """The unpack error, naming the dataset, the resource and the URL instead of the hidden
+    temporary file it was raised about."""
+    message = exc.message
+    for temporary in temporaries:
+        message = message.removeprefix(f"{temporary.name}: ")
+    fields = {k: v for k, v in exc.fields.items() if k not in ("dataset", "resource", "url")}
+    return UnpackError(f"{job.definition.id}: resource {key!r} from {url}: {message}",
+                       **fields, dataset=job.definition.id, resource=key, url=url)
+
+
 def _fetch_verified(
     job: _Job, key: str, resource: Resource, urls: list[str], part: Path, unpacked: Path
-) -> tuple[str, str | None]:
+) -> tuple[str, str | None, str]:
     """Download ``part`` (resuming it) from the first URL that gives the right bytes.
 
-    Returns the sha256 of the download and, for streamed decompression, of its output. On
-    failure the partial file stays only if it holds bytes a later run can resume from.
+    Returns the sha256 of the download, for streamed decompression that of its output, and
+    the URL used. On failure the partial file stays only if it holds bytes a later run can
+    resume from.
     """
     from dmconf.fetch.download import Download
     from dmconf.progress import Bar, progress_enabled
-    from dmconf.unpack import unpacker_for
 
-    unpacker = unpacker_for(resource.unpack)
+    unpacker = _unpacker(job, resource)
     stream = unpacker.open_stream(unpacked) if unpacker.streams else None
     bar = Bar(f"{job.definition.id}/{key}", progress_enabled(job.settings))
-    download = Download(part, stream, bar, job.cancel, limit=resource.size)
+    limit = (resource.size, "the definition expects (its size field)") if resource.size else (
+        job.settings.download_max_size, "a download without size may have (the settings' "
+        "download_max_size)")
+    download = Download(part, stream, bar, job.cancel, limit=limit)
     try:
         if download.size and download.hexdigest() == resource.sha256:
             log.info("%s: %s was fully downloaded by an earlier run", job.definition.id, key)
@@ -216,9 +318,16 @@ def _fetch_verified(
                 raise _final_error(job.definition, key, job.folder / key, failures)
         job.summary.add(download.received)
         materialised = stream.finish() if stream is not None else None
-        return download.hexdigest(), materialised
+        return download.hexdigest(), materialised, download.meta.get("url") or urls[0]
     finally:
         download.close()
+
+
+def _unpacker(job: _Job, resource: Resource) -> Unpacker:
+    from dmconf.unpack import unpacker_for
+    from dmconf.unpack.limits import Limits
+
+    return unpacker_for(resource.unpack, Limits.of(job.settings, resource))
 
 
 def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
@@ -248,14 +357,36 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
     actual = download.hexdigest()
     if resource.sha256 is None:
-        log.warning(
-            "%s: resource %r has no sha256; pin the downloaded one in the definition: "
-            "sha256: %s (size: %d)", job.definition.id, key, actual, download.size,
-        )
+        _check_unpinned(job, key, resource, url, download)
     elif actual != resource.sha256:
         raise ChecksumMismatch(
             dataset=job.definition.id, resource=key, url=url, path=str(job.folder / key),
             expected=resource.sha256, actual=actual, size=download.size,
+        )
+
+
+def _check_unpinned(
+    job: _Job, key: str, resource: Resource, url: str, download: Download
+) -> None:
+    """Without a sha256, what can still be checked: the size, and that the server did not
+    answer a web page for a file that is not one (a login or error page, served as 200)."""
+    dataset = job.definition.id
+    if resource.size is not None and download.size != resource.size:
+        download.restart()
+        raise DownloadError(
+            f"{dataset}: resource {key!r} from {url}: {download.size} bytes arrived, the "
+            f"definition's size is {resource.size}; the download was dropped. Check the URL",
+            dataset=dataset, resource=key, url=url,
+        )
+    media = (download.content_type or "").split(";")[0].strip().lower()
+    page = url.lower().rstrip("/").rsplit("/", 1)[-1].endswith((".html", ".htm", ".xhtml"))
+    if media in ("text/html", "application/xhtml+xml") and not page:
+        download.restart()
+        raise DownloadError(
+            f"{dataset}: resource {key!r}: {url} answered a web page ({media}), not the file "
+            "(a login, error or download page); the download was dropped. Check the URL in a "
+            "browser, and pin the file's sha256 in the definition",
+            dataset=dataset, resource=key, url=url,
         )
 
 
@@ -300,17 +431,30 @@ def _rewrite(url: str, mirrors: dict[str, str]) -> str:
     return url
 
 
-def _move_into_place(unpacked: Path, target: Path) -> None:
-    """Rename the verified result to its final name, replacing a stale copy."""
-    from dmconf.fetch.download import remove_path
+def _move_into_place(unpacked: Path, target: Path, key: str, resource: Resource) -> bool:
+    """Rename the verified result to its final name, replacing a stale copy.
 
-    remove_path(target)  # a stale copy, verified against an older checksum
+    Returns False when another process already put a verified copy there (where locks do not
+    work): that one stays, so a path it handed out never disappears. A stale copy (verified
+    against an older checksum) is renamed aside first, so the final name is never a
+    half-deleted folder.
+    """
+    from dmconf.fetch.download import remove_path, temp_path
+
+    state = DatasetState(target.parent)
+    if state.present(key):
+        if state.has(key, resource):
+            return False
+        aside = temp_path(target.parent, key, "unpack").with_suffix(".stale")
+        os.replace(target, aside)
+        remove_path(aside)
     try:
         os.replace(unpacked, target)
     except OSError as exc:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and target.is_dir():
-            return  # where locks do not work, another process put its verified copy first
+            return False  # where locks do not work, another process put its copy first
         raise
+    return True
 
 
 def _empty(path: Path) -> bool:

@@ -31,7 +31,10 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
     Raises :class:`NotPrepared` when nothing was prepared, :class:`VerificationFailed` naming
     each resource that is missing or changed.
     """
-    folder = settings.dataset_folder(definition.id)
+    from dmconf.preparation import _adopt_legacy
+
+    _adopt_legacy(settings, definition)
+    folder = settings.dataset_folder(definition)
     state = DatasetState(folder)
     if not state.resources:
         raise NotPrepared(
@@ -67,21 +70,54 @@ def _check_id(dataset_id: str) -> None:
 
 
 def remove(dataset_id: str, settings: Settings) -> Path:
-    """Delete a dataset's folder (works for ids no catalogue knows any more); return it."""
+    """Delete every content version of a dataset id (works for ids no catalogue knows any
+    more); return its folder.
+
+    Takes the id's lock exclusively, so it waits for a ``prepare`` of the id to finish, and a
+    ``prepare`` starting meanwhile waits for it. Removes nothing but that id's data: an id that
+    is only a prefix of others (``org`` when ``org.a`` exists) is an error.
+    """
+    from dmconf.lock import id_locked
+    from dmconf.store.layout import content_folders, id_folder, id_lock, legacy_folder
+
     _check_id(dataset_id)
-    folder = settings.dataset_folder(dataset_id)
-    if not folder.is_dir():
-        raise NotPrepared(f"{dataset_id} has no data in {folder}: nothing to remove",
+    folder = id_folder(settings, dataset_id)
+    if not content_folders(settings, dataset_id) and legacy_folder(settings, dataset_id) is None:
+        raise NotPrepared(_nothing_to_remove(dataset_id, settings),
                           dataset=dataset_id, path=str(folder))
-    shutil.rmtree(folder)
-    for parent in folder.parents:  # the now-empty com/, com/lecun/ folders
-        if parent == settings.data or settings.data not in parent.parents:
-            break
-        try:
-            parent.rmdir()
-        except OSError:
-            break
+    with id_locked(id_lock(settings, dataset_id), exclusive=True, what=f"removing {dataset_id}"):
+        for version in content_folders(settings, dataset_id):
+            shutil.rmtree(version)
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: never what dmconf did not make
+        legacy = legacy_folder(settings, dataset_id)
+        if legacy is not None:
+            _remove_legacy(legacy, settings)
     return folder
+
+
+def _nothing_to_remove(dataset_id: str, settings: Settings) -> str:
+    prefix = f"{dataset_id}."
+    longer = sorted(d.id for d in disk_usage(settings) if d.id.startswith(prefix))
+    also = f" (it is only the start of {', '.join(longer[:5])})" if longer else ""
+    return (f"{dataset_id} has no data in {settings.data}{also}: nothing to remove; "
+            "`dmconf du` lists the prepared datasets")
+
+
+def _remove_legacy(folder: Path, settings: Settings) -> None:
+    """Remove a first-layout folder's own entries (those its state records, its state, its
+    temporaries); a dataset nested in it stays."""
+    from dmconf.definition import KEY_PATTERN
+    from dmconf.fetch.download import remove_path
+    from dmconf.state import STATE_LOCK
+    from dmconf.store.layout import remove_empty_folders
+
+    keys = [k for k in DatasetState(folder).resources if KEY_PATTERN.fullmatch(k)]
+    for entry in os.scandir(folder):
+        if entry.name in (STATE_FILE, STATE_LOCK) or entry.name in keys or any(
+                entry.name.startswith(f".{k}.") for k in keys):
+            remove_path(Path(entry.path))
+    remove_empty_folders(settings, folder)
 
 
 @dataclass
@@ -97,22 +133,28 @@ class PreparedDataset:
 def disk_usage(settings: Settings) -> list[PreparedDataset]:
     """Every dataset folder under the data folder (found by its state file), with its size.
 
-    Sizes count every file, partial downloads included, without following links.
+    Sizes count every file, partial downloads included, without following links. Folders of
+    dmconf's first layout (``com/lecun/mnist``) are listed too, until a ``prepare`` adopts them.
     """
+    from dmconf.store.layout import LOCKS, is_content_key
+
     found: list[PreparedDataset] = []
     if not settings.data.is_dir():
         return found
     for root, dirs, files in os.walk(settings.data):
+        folder = Path(root)
+        if folder == settings.data:
+            dirs[:] = [d for d in dirs if d != LOCKS]
         if STATE_FILE not in files:
             continue
         dirs.clear()  # a dataset folder holds no other dataset
-        folder = Path(root)
-        state = DatasetState(folder)
+        relative = folder.relative_to(settings.data).parts
+        current = len(relative) == 2 and is_content_key(relative[1])
         found.append(PreparedDataset(
-            id=".".join(folder.relative_to(settings.data).parts), folder=folder,
-            size=_size(folder), complete=state.digest is not None,
+            id=relative[0] if current else ".".join(relative), folder=folder,
+            size=_size(folder), complete=DatasetState(folder).digest is not None,
         ))
-    return sorted(found, key=lambda d: d.id)
+    return sorted(found, key=lambda d: (d.id, str(d.folder)))
 
 
 def _size(folder: Path) -> int:

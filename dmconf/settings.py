@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dmconf.errors import SettingsError, describe_validation
+
+if TYPE_CHECKING:
+    from dmconf.definition import DatasetDefinition
 
 __all__ = ["Settings", "load_settings", "settings_file"]
 
@@ -52,11 +55,25 @@ class Settings(BaseModel):
         default_factory=dict, description="URL prefix rewrites, applied to every URL before use"
     )
     retries: int = Field(default=5, ge=0, description="attempts per URL after the first")
-    backoff: float = Field(default=1.0, ge=0, description="first retry delay in seconds")
-    backoff_max: float = Field(default=60.0, ge=0, description="longest retry delay")
-    connect_timeout: float = Field(default=10.0, gt=0, description="seconds to connect")
-    read_timeout: float = Field(default=60.0, gt=0, description="seconds without a byte")
+    backoff: float = Field(
+        default=1.0, ge=0, allow_inf_nan=False, description="first retry delay in seconds")
+    backoff_max: float = Field(
+        default=60.0, ge=0, allow_inf_nan=False, description="longest retry delay")
+    connect_timeout: float = Field(
+        default=10.0, gt=0, allow_inf_nan=False, description="seconds to connect")
+    read_timeout: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False, description="seconds without a byte")
     parallel: int = Field(default=4, ge=1, description="resources of one dataset at once")
+    download_max_size: int = Field(
+        default=1 << 40, gt=0,
+        description="bytes at most of a download whose definition gives no size (1 TiB)")
+    unpack_max_size: int = Field(
+        default=4096 << 30, gt=0, description="bytes at most that one resource unpacks to")
+    unpack_max_ratio: float = Field(
+        default=1000.0, gt=1, allow_inf_nan=False,
+        description="unpacked bytes per downloaded byte, at most (beyond 1 GiB unpacked)")
+    unpack_max_members: int = Field(
+        default=20_000_000, gt=0, description="members at most of one archive")
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )
@@ -71,9 +88,12 @@ class Settings(BaseModel):
     def _expand_catalogs(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
         return tuple(p.expanduser().absolute() for p in value)
 
-    def dataset_folder(self, dataset_id: str) -> Path:
-        """The folder of a dataset: ``<data>/com/lecun/mnist``."""
-        return self.data.joinpath(*dataset_id.split("."))
+    def dataset_folder(self, definition: DatasetDefinition) -> Path:
+        """The folder of a dataset's files: ``<data>/<id>/<content-key>`` (see
+        :mod:`dmconf.store.layout`, the one place that decides it)."""
+        from dmconf.store.layout import dataset_folder
+
+        return dataset_folder(self, definition)
 
 
 def settings_file(environ: Mapping[str, str] | None = None) -> Path:
@@ -87,25 +107,19 @@ def settings_file(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
+    from dmconf.yamlfile import UnreadableYaml, read_yaml
+
     # Any readable non-folder will do: DMCONF_SETTINGS=/dev/null means "no settings file".
-    if not path.exists() or path.is_dir():
+    if not os.path.lexists(path) or path.is_dir():
         if explicit:
             raise SettingsError(
                 f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"
             )
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read: {exc.strerror}") from exc
-    if not text.strip():
-        return {}  # an empty file (or /dev/null) needs no YAML parser
-    import yaml
-
-    try:
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"settings file {path}: cannot be read as YAML: {exc}") from exc
+        content = read_yaml(path)
+    except UnreadableYaml as exc:
+        raise SettingsError(f"settings file {path}: {exc}") from None
     if content is None:
         return {}
     if not isinstance(content, dict):

@@ -10,13 +10,20 @@ resource's final path exists: a few ``stat`` calls, no hashing, no network.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dmconf.definition import DatasetDefinition, Resource
+from dmconf.fetch.download import HOST
+from dmconf.store.ownfiles import foreign, open_own, read_own
+
+log = logging.getLogger("dmconf")
 
 __all__ = ["STATE_FILE", "DatasetState"]
 
@@ -36,19 +43,40 @@ class DatasetState:
 
     def _load(self) -> None:
         try:
-            content: Any = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # missing or torn: as if nothing were prepared
-        if isinstance(content, dict):
-            self.digest = content.get("digest")
-            for key, value in dict(content.get("resources") or {}).items():
-                # the first format held the download's sha256 alone
-                self.resources[key] = {"sha256": value} if isinstance(value, str) else value
+            content: Any = json.loads(read_own(self.path) or b"null")
+        except (ValueError, UnicodeDecodeError):
+            log.warning("%s is not a valid state file; treating the dataset as not prepared",
+                        self.path)
+            return  # torn or damaged: as if nothing were prepared (it is rewritten)
+        except NotADirectoryError:
+            return
+        if not isinstance(content, dict):
+            return
+        digest = content.get("digest")
+        self.digest = digest if isinstance(digest, str) else None
+        resources = content.get("resources")
+        for key, value in (resources if isinstance(resources, dict) else {}).items():
+            # the first format held the download's sha256 alone
+            entry = {"sha256": value} if isinstance(value, str) else value
+            if isinstance(key, str) and isinstance(entry, dict) and all(
+                    isinstance(v, str) for v in entry.values()):
+                self.resources[key] = entry
 
     def is_prepared(self, definition: DatasetDefinition) -> bool:
         return self.digest == definition.content_digest() and all(
-            (self.folder / key).exists() for key in definition.resources
+            self.present(key) for key in definition.resources
         )
+
+    def present(self, key: str) -> bool:
+        """Whether a resource's final name exists; a symbolic link there is refused, since
+        dmconf never makes one (it would hand out whatever the link points to)."""
+        try:
+            info = os.lstat(self.folder / key)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if stat.S_ISLNK(info.st_mode):
+            raise foreign(self.folder / key, "a symbolic link")
+        return True
 
     def has(self, key: str, resource: Resource) -> bool:
         """Whether a resource is in place and was verified against its current checksum."""
@@ -56,12 +84,14 @@ class DatasetState:
         return (
             recorded is not None
             and (resource.sha256 is None or recorded == resource.sha256)
-            and (self.folder / key).exists()
+            and self.present(key)
         )
 
-    def record(self, key: str, sha256: str, materialised: str | None = None) -> None:
-        """Note that ``key`` is in place: its download's sha256 and its materialised digest."""
-        entry = {"sha256": sha256, "materialised": materialised or sha256}
+    def record(self, key: str, sha256: str, materialised: str | None = None,
+               unpack: str = "none") -> None:
+        """Note that ``key`` is in place: its download's sha256, its unpacking and the digest
+        of what was materialised (what ``verify`` and reuse by another version rely on)."""
+        entry = {"sha256": sha256, "materialised": materialised or sha256, "unpack": unpack}
         self._update(lambda: self.resources.__setitem__(key, entry))
 
     def mark_prepared(self, definition: DatasetDefinition) -> None:
@@ -69,15 +99,35 @@ class DatasetState:
 
     def _update(self, change: Callable[[], None]) -> None:
         """Re-read, change and write the state under its lock, so no writer loses another's."""
-        from filelock import FileLock
+        from dmconf.lock import locked
 
-        with FileLock(self.folder / STATE_LOCK):
+        with locked(self.folder / STATE_LOCK, "updating the state file"):
             self.digest, self.resources = None, {}
             self._load()
             change()
-            tmp = self.path.with_name(f"{STATE_FILE}.{os.getpid()}.tmp")
-            tmp.write_text(
-                json.dumps({"digest": self.digest, "resources": self.resources}, indent=1),
-                encoding="utf-8",
-            )
-            os.replace(tmp, self.path)
+            self._remove_stale_temporaries()
+            tmp = self.path.with_name(f"{STATE_FILE}.{os.getpid()}@{HOST}.tmp")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # a killed run's, or planted: unlinking follows no link
+            content = {"digest": self.digest, "resources": self.resources}
+            try:
+                with open_own(tmp, "xb") as out:
+                    out.write(json.dumps(content, indent=1).encode())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the temporaries of state writers that were killed before their rename."""
+        from dmconf.fetch.download import gone, remove_path
+
+        prefix = f"{STATE_FILE}."
+        for entry in os.scandir(self.folder):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid, _, host = name[len(prefix):-len(".tmp")].partition("@")
+            if not pid.isdigit() or not host or gone(int(pid), host, Path(entry.path)):
+                remove_path(Path(entry.path))

@@ -14,6 +14,8 @@ import yaml
 from httpserver import FileServer, Running
 from mnistdata import MnistFiles, idx_bytes, make_mnist
 
+from dmconf.settings import load_settings
+
 MNIST_ID = "test.mnist"
 __all__ = ["MNIST_ID", "Env", "MnistFiles", "idx_bytes", "mnist_definition"]
 
@@ -85,7 +87,10 @@ class Env:
         return path
 
     def folder(self, dataset_id: str) -> Path:
-        return self.data.joinpath(*dataset_id.split("."))
+        """The data folder of the catalogue's definition of ``dataset_id`` (dmconf's layout)."""
+        import dmconf
+
+        return load_settings().dataset_folder(dmconf.find(dataset_id))
 
 
 @pytest.fixture

@@ -134,12 +134,12 @@ BEIR_QUERIES = [{"_id": "q1", "text": "do cells divide", "metadata": {}},
 BEIR_QRELS = b"query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\n"
 
 
-def beir_zip(name: str) -> bytes:
-    """A BEIR collection as published: NAME/corpus.jsonl, queries.jsonl, qrels/test.tsv."""
+def beir_zip(name: str, splits: tuple[str, ...] = ("test",)) -> bytes:
+    """A BEIR collection as published: NAME/corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv."""
     return zip_of({
         f"{name}/corpus.jsonl": jsonl(BEIR_CORPUS),
         f"{name}/queries.jsonl": jsonl(BEIR_QUERIES),
-        f"{name}/qrels/test.tsv": BEIR_QRELS,
+        **{f"{name}/qrels/{split}.tsv": BEIR_QRELS for split in splits},
     })
 
 

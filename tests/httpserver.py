@@ -27,7 +27,8 @@ class Fault:
     rate: send at most this many bytes a second (a slower network, for benchmarks)
     body: serve these bytes instead of the file (wrong content)
     retry_after: with status 429/503, the Retry-After header to send
-    location: answer 302 to this URL (a hub's redirect to its storage)
+    headers: more headers to send (Content-Encoding, Content-Type, Content-Range...)
+    status_body: with status, this body instead of an HTML error page
     times: how many requests the fault applies to (None: all)
     """
 
@@ -40,7 +41,8 @@ class Fault:
     rate: float | None = None
     body: bytes | None = None
     retry_after: str | None = None
-    location: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    status_body: bytes | None = None
     times: int | None = None
 
 
@@ -113,17 +115,15 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             fault = server._fault(path)
             if fault and fault.stall and fault.stall_after is None:
                 time.sleep(fault.stall)
-            if fault and fault.location:
-                self.send_response(302)
-                self.send_header("Location", fault.location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
             if fault and fault.status:
                 self.send_response(fault.status)
                 if fault.retry_after is not None:
                     self.send_header("Retry-After", fault.retry_after)
                 page = f"<html><body>error {fault.status}</body></html>".encode()
+                if fault.status_body is not None:
+                    page = fault.status_body
+                for name, value in fault.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
@@ -158,7 +158,11 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                     return
             payload = content[start:]
             self.send_response(status)
-            self.send_header("Content-Type", "application/octet-stream")
+            extra = fault.headers if fault else {}
+            for name, value in extra.items():
+                self.send_header(name, value)
+            if "Content-Type" not in extra:
+                self.send_header("Content-Type", "application/octet-stream")
             self.send_header("ETag", etag)
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("Content-Length", str(len(payload)))

@@ -193,7 +193,8 @@ def test_gated_repo_without_token_is_one_line(
     repo = serve_repo(hub, "someone/gated", {"data/train.csv": b"a\n1\n"})
     assert main(["-q", "import", "hf", "someone/gated", "--out", str(env.catalog)]) == 0
     capsys.readouterr()
-    hub.faults[f"datasets/someone/gated/resolve/{repo.commit}/data/train.csv"] = Fault(status=401)
+    hub.faults[f"datasets/someone/gated/resolve/{repo.commit}/data/train.csv"] = Fault(
+        status=401, headers={"X-Error-Code": "GatedRepo"})
     assert main(["-q", "prepare", "co.huggingface.someone.gated"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
@@ -265,7 +266,7 @@ def test_token_never_follows_a_redirect_off_the_hub(
     hub.files["cdn/blob"] = data  # the hub's storage, on another host name
     storage = f"http://localhost:{hub.port}/cdn/blob"
     hub.faults[f"datasets/someone/cdn/resolve/{repo.commit}/data/train.parquet"] = Fault(
-        location=storage)
+        status=302, headers={"Location": storage})
     from dmconf import prepare_dataset
 
     assert len(prepare_dataset("co.huggingface.someone.cdn").train) == 2

@@ -6,13 +6,14 @@ standard importlib.metadata discovery finds it; nothing in dmconf is patched.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 import dmconf
 from dmconf.catalog import Catalog
-from dmconf.errors import DefinitionError, DuplicateDataset
+from dmconf.errors import DuplicateDataset
 
 
 def install_fake_distribution(site: Path, name: str, entry_points: str) -> None:
@@ -58,8 +59,12 @@ def test_a_plugin_clashing_with_a_root_names_both(env, site):
     assert str(package / "org" / "example" / "x.yaml") in str(info.value)
 
 
-def test_a_broken_plugin_entry_point_is_named(env, site):
+def test_a_broken_plugin_entry_point_is_named_and_skipped(env, site, caplog):
+    """One broken plugin never stops the listing of the rest (issue 9, class 6)."""
     install_fake_distribution(site, "broken_plugin",
                               "[dmconf.catalogs]\nbroken = not_installed_anywhere\n")
-    with pytest.raises(DefinitionError, match=r"broken.*not_installed_anywhere.*reinstall"):
-        dmconf.list_ids()
+    with caplog.at_level("WARNING", logger="dmconf"):
+        assert "com.lecun.mnist" in dmconf.list_ids()
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1
+    assert re.search(r"skipped: .*broken.*not_installed_anywhere.*reinstall", warned[0])

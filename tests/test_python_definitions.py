@@ -18,6 +18,7 @@ from dmconf.definitions import PythonDataset, argument, data, dataset, datatags,
 from dmconf.download.archive import tardownloader, zipdownloader
 from dmconf.download.single import filedownloader
 from dmconf.errors import DataTypeError, DefinitionError
+from dmconf.settings import load_settings
 
 URL = "http://example.org/files/"
 
@@ -211,7 +212,9 @@ def test_a_definition_in_python_prepares_like_yaml(
     assert isinstance(prepared, PythonDataset)
     obj = prepared.prepare()
     assert obj.id == "org.example.prepared"  # type: ignore[attr-defined]
-    assert obj.path == env.folder("org.example.prepared") / "labels.idx"  # type: ignore[attr-defined]
+    folder = load_settings().dataset_folder(prepared.definition())
+    assert folder.parent == env.data / "org.example.prepared"
+    assert obj.path == folder / "labels.idx"  # type: ignore[attr-defined]
     assert obj.data().shape == (10000,)  # type: ignore[attr-defined]
 
 

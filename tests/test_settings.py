@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import dmconf
 from dmconf.errors import SettingsError
 from dmconf.settings import load_settings
 
@@ -21,7 +22,9 @@ def test_defaults_file_then_environment(env, monkeypatch, tmp_path):
     assert settings.catalogs == (env.catalog, tmp_path / "cat")  # DMCONF_CATALOG first
     monkeypatch.setenv("DMCONF_DATA", str(tmp_path / "from-env"))
     assert load_settings().data == tmp_path / "from-env"
-    assert settings.dataset_folder("com.lecun.mnist") == tmp_path / "from-file/com/lecun/mnist"
+    mnist = dmconf.find("com.lecun.mnist")
+    folder = settings.dataset_folder(mnist)
+    assert folder.parent == tmp_path / "from-file/com.lecun.mnist" and len(folder.name) == 16
 
 
 @pytest.mark.parametrize(

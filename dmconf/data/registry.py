@@ -8,6 +8,7 @@ to import paths, so naming a type imports only its module.
 from __future__ import annotations
 
 import importlib
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -80,6 +81,12 @@ def resolve_type(name: str, where: str = "type") -> type[BaseModel]:
             f"({', '.join(sorted(SHORT_NAMES))}) or a dotted path to a pydantic model",
             name=name,
         )
+    if not all(p.isidentifier() for p in [*module_name.split("."), *attr.split(".")]):
+        raise DataTypeError(
+            f"{where}: type {name!r} is not a dotted import path (expected package.module.Model "
+            f"or package.module:Model, or a registered name: {', '.join(sorted(SHORT_NAMES))})",
+            name=name,
+        )
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
@@ -87,6 +94,12 @@ def resolve_type(name: str, where: str = "type") -> type[BaseModel]:
     except (ImportError, AttributeError) as exc:
         raise DataTypeError(
             f"{where}: type {name!r} cannot be imported ({exc}); is its package installed?",
+            name=name,
+        ) from None
+    except Exception as exc:  # the module itself fails: its code is the user's, say whose
+        raise DataTypeError(
+            f"{where}: type {name!r}: importing {module_name} raised "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())}; fix that module",
             name=name,
         ) from None
     if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
@@ -253,8 +266,13 @@ def _inside(root: Path, value: str | Path, where: str) -> Path:
             "folder (name a resource key, or a file inside an unpacked archive)",
             field=where,
         )
-    resolved = (root / path).resolve()
-    if not resolved.is_relative_to(root.resolve()):
+    # Lexical, never the disk: the object is built before anything is downloaded, and what
+    # lies in the folder (a link someone planted) is checked by prepare, not blamed on `data`.
+    normal = os.path.normpath(path)
+    if "\0" in normal:
+        raise DefinitionError(f"path {str(value)!r} holds a NUL byte, which no file name can",
+                              field=where)
+    if normal == ".." or normal.startswith(".." + os.sep):
         raise DefinitionError(
             f"path {str(value)!r} leaves the dataset's folder; paths are relative to it",
             field=where,

@@ -21,6 +21,9 @@ CHUNK_SIZE = 1 << 20  # 1 MiB: small chunks cost 4-7x in throughput (DESIGN.md, 
 class Sink(Protocol):
     """Where a fetcher writes; implemented by :class:`dmconf.fetch.download.Download`."""
 
+    #: the media type the server announced (``Content-Type``), when it announced one
+    content_type: str | None
+
     def resume_point(self, url: str) -> tuple[int, str | None]:
         """Bytes already held, and the validator (ETag...) the server gave for them at ``url``."""
 

@@ -26,8 +26,9 @@ from typing import Any
 
 from dmconf.errors import DownloadError
 from dmconf.progress import Bar
+from dmconf.store.ownfiles import open_own, read_own, write_own
 
-__all__ = ["Download", "reclaim", "remove_path", "temp_path"]
+__all__ = ["Download", "gone", "reclaim", "remove_path", "temp_path"]
 
 log = logging.getLogger("dmconf")
 
@@ -54,14 +55,17 @@ def remove_partial(part: Path) -> None:
 
 def remove_path(path: Path) -> None:
     """Remove a file, link or folder if it exists."""
-    if path.is_dir() and not path.is_symlink():
+    try:
+        path.unlink()  # a file or a link (never what it points to)
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):  # Linux says EISDIR for a folder, macOS EPERM
+        if not path.is_dir() or path.is_symlink():
+            raise
         shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
-def _gone(pid: int, host: str, path: Path) -> bool:
+def gone(pid: int, host: str, path: Path) -> bool:
     """Whether the process that owns a leftover no longer uses it."""
     if host != HOST:
         try:
@@ -99,7 +103,10 @@ def reclaim(folder: Path, key: str) -> Path:
         match = LEFTOVER.fullmatch(entry.name[len(prefix):]) if entry.name.startswith(
             prefix) else None
         path = Path(entry.path)
-        if match is None or not _gone(int(match[1]), match[2], path):
+        if match is None or not gone(int(match[1]), match[2], path):
+            continue
+        if entry.is_symlink():  # never ours: removing the link itself follows nothing
+            remove_path(path)
             continue
         if match[3] == "part":
             partials.append(path)
@@ -124,9 +131,13 @@ class Download:
     """
 
     def __init__(self, path: Path, stream: Any, bar: Bar,
-                 cancel: threading.Event | None = None, limit: int | None = None) -> None:
+                 cancel: threading.Event | None = None,
+                 limit: tuple[int, str] | None = None) -> None:
         self.path = path
-        self.limit = limit  # the definition's size: more bytes than that are wrong bytes
+        # (bytes, why): the definition's size (more bytes than that are wrong bytes), or the
+        # cap on a download without size
+        self.limit: int | None = limit[0] if limit is not None else None
+        self.limit_why = limit[1] if limit is not None else ""
         self.meta_path = meta_path(path)
         self.stream = stream
         self.bar = bar
@@ -135,14 +146,16 @@ class Download:
         self.size = 0  # bytes held
         self.received = 0  # bytes that came over the network in this run
         self.resumed = False  # whether some answer continued bytes held from before
+        self.content_type: str | None = None  # the server's Content-Type, if it said
         self.meta: dict[str, Any] = {}
-        with contextlib.suppress(OSError, ValueError):
-            self.meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        self.file = open(path, "ab")  # noqa: SIM115 - closed by close()
-        with open(path, "rb") as held:
+        with contextlib.suppress(ValueError):
+            meta = json.loads(read_own(self.meta_path) or b"{}")
+            self.meta = meta if isinstance(meta, dict) else {}
+        self.file = open_own(path, "ab")
+        with open_own(path, "rb") as held:
             while chunk := held.read(1 << 20):
                 self._consume(chunk)
-        if limit is not None and self.size > limit:
+        if self.limit is not None and self.size > self.limit:
             self.restart()
 
     def resume_point(self, url: str) -> tuple[int, str | None]:
@@ -157,7 +170,7 @@ class Download:
             log.info("%s: resuming at byte %d", url, offset)
         if self.meta != {"url": url, "validator": validator}:
             self.meta = {"url": url, "validator": validator}
-            self.meta_path.write_text(json.dumps(self.meta), encoding="utf-8")
+            write_own(self.meta_path, json.dumps(self.meta).encode())
         self.bar.set_total(total)
 
     def write(self, data: bytes) -> None:
@@ -166,8 +179,8 @@ class Download:
         if self.limit is not None and self.size + len(data) > self.limit:
             url = self.meta.get("url")
             raise DownloadError(
-                f"{url}: the server sent more than the {self.limit} bytes the definition "
-                "expects (its size field); the bytes were dropped", url=url, oversize=True,
+                f"{url}: the server sent more than the {self.limit} bytes {self.limit_why}; "
+                "the bytes were dropped", url=url, oversize=True,
             )
         self.file.write(data)
         self.received += len(data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import requests
+import urllib3
 
 from dmconf import __version__
 from dmconf.errors import DownloadError
@@ -24,6 +25,11 @@ HEADERS = {
     "Accept-Encoding": "identity",
 }
 TRANSIENT_STATUS = frozenset({408, 425, 429})
+# Errors another attempt cannot fix: a bad URL, a certificate that does not verify.
+PERMANENT = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+             requests.exceptions.InvalidSchema, requests.exceptions.URLRequired,
+             requests.exceptions.SSLError, urllib3.exceptions.SSLError,
+             urllib3.exceptions.LocationParseError)
 CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
 
 
@@ -47,12 +53,17 @@ class HTTPFetcher(Fetcher):
         try:
             with requests.get(target, stream=True, timeout=timeout, headers=headers) as response:
                 total = self._begin(url, response, offset, sink)
+                if total == 0:
+                    return  # a 416 that says the bytes held are the whole file: its body is not
                 received = 0
-                for chunk in response.iter_content(CHUNK_SIZE):
+                # The raw stream: the bytes as sent, never decoded (a .gz served with
+                # Content-Encoding: gzip is hashed as the file it is).
+                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
                     sink.write(chunk)
                     received += len(chunk)
-        except requests.RequestException as exc:
-            raise DownloadError(f"{url}: {_reason(exc)}", url=url, transient=True) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            transient = not isinstance(exc, PERMANENT)
+            raise DownloadError(f"{url}: {_reason(exc)}", url=url, transient=transient) from None
         if total is not None and received < total:
             raise DownloadError(
                 f"{url}: the transfer stopped after {received} of {total} bytes",
@@ -83,12 +94,11 @@ class HTTPFetcher(Fetcher):
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
-        if "Content-Encoding" in response.headers:
-            expected = None  # the length is of the encoded body
+        expected = int(length) if length and length.isdigit() else None  # of the raw body
         begin_at = offset if status == 206 else 0  # 200 to a range: the whole file again
         full = size if status == 206 else expected
         sink.begin(url, begin_at, _validator(response), full)
+        sink.content_type = response.headers.get("Content-Type")
         return expected
 
 
@@ -114,15 +124,35 @@ def _validator(response: requests.Response) -> str | None:
     return response.headers.get("Last-Modified")
 
 
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, requests.exceptions.SSLError | urllib3.exceptions.SSLError):
+        return (f"the TLS connection failed ({_innermost(exc)}); if the certificate does not "
+                "verify, the server or a proxy is misconfigured: use a mirror, or set "
+                "REQUESTS_CA_BUNDLE to your organisation's certificate authorities")
+    if isinstance(exc, PERMANENT):
+        return f"invalid URL ({_innermost(exc)}); fix it in the definition or the mirrors"
+    if isinstance(exc, requests.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError):
         return "timed out while connecting"
-    if isinstance(exc, requests.ReadTimeout) or "Read timed out" in str(exc):
+    if isinstance(exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError) or (
+            "Read timed out" in str(exc)):
         return "no data for too long (read timeout)"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError) and (
-        "IncompleteRead" in str(exc) or "Connection broken" in str(exc)
+    if isinstance(exc, urllib3.exceptions.ProtocolError | urllib3.exceptions.DecodeError) or (
+        isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError)
+        and ("IncompleteRead" in str(exc) or "Connection broken" in str(exc))
     ):
         return "the connection dropped before the end of the transfer"
     if isinstance(exc, requests.ConnectionError):
         return "cannot connect (no network, wrong host, or the server is down)"
     return str(exc)
+
+
+def _innermost(exc: BaseException) -> str:
+    """The message of the deepest cause (requests wraps urllib3 wraps ssl)."""
+    seen = exc
+    while True:
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        nested = nested or getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
+        if not isinstance(nested, BaseException) or nested is seen:
+            break
+        seen = nested
+    return " ".join(str(seen).split())

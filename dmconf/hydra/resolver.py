@@ -18,14 +18,15 @@ RESOLVER = "dmconf"
 
 def dataset_path(dataset_id: Any, item: Any = None) -> str:
     """The folder of a prepared dataset, or the path of one item of it (``train.images``)."""
-    from dmconf.preparation import prepare
+    from dmconf.preparation import prepare, resolve_definition
     from dmconf.settings import load_settings
 
     dataset_id = str(dataset_id)
     settings = load_settings()
-    prepared = prepare(dataset_id, settings=settings)
+    definition = resolve_definition(dataset_id, settings=settings)
+    prepared = prepare(definition, settings=settings)
     if item is None:
-        return str(settings.dataset_folder(dataset_id))
+        return str(settings.dataset_folder(definition))
     return str(_item_path(prepared, dataset_id, str(item)))
 
 

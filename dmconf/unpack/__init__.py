@@ -2,33 +2,35 @@
 
 One module per kind: :mod:`~dmconf.unpack.stream` for single-file decompressors (``gunzip``,
 ``bunzip2``, ``unxz``, fed while downloading), :mod:`~dmconf.unpack.tar` (``untar``) and
-:mod:`~dmconf.unpack.zip` (``unzip``) for archives, whose member checks live in
-:mod:`~dmconf.unpack.members`. :func:`unpacker_for` returns the step for a definition's
-``unpack``.
+:mod:`~dmconf.unpack.zip` (``unzip``) for archives, which write through
+:mod:`~dmconf.unpack.extraction` (name checks in :mod:`~dmconf.unpack.members`); the size,
+ratio and member limits of every kind are :mod:`~dmconf.unpack.limits`. :func:`unpacker_for`
+returns the step for a definition's ``unpack``.
 """
 
 from __future__ import annotations
 
 from dmconf.errors import DefinitionError
 from dmconf.unpack.base import Unpacker
+from dmconf.unpack.limits import DEFAULT, Limits
 
-__all__ = ["Unpacker", "unpacker_for"]
+__all__ = ["Limits", "Unpacker", "unpacker_for"]
 
 
-def unpacker_for(method: str) -> Unpacker:
-    """The unpack step named by a resource's ``unpack`` field."""
+def unpacker_for(method: str, limits: Limits = DEFAULT) -> Unpacker:
+    """The unpack step named by a resource's ``unpack`` field, within ``limits``."""
     if method in ("gunzip", "bunzip2", "unxz"):
         from dmconf.unpack.stream import StreamDecompressor
 
-        return StreamDecompressor(method)
+        return StreamDecompressor(method, limits)
     if method == "untar":
         from dmconf.unpack.tar import Untar
 
-        return Untar()
+        return Untar(limits=limits)
     if method == "unzip":
         from dmconf.unpack.zip import Unzip
 
-        return Unzip()
+        return Unzip(limits)
     if method == "none":
         from dmconf.unpack.base import Copy
 

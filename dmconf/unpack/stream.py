@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from dmconf.errors import UnpackError
+from dmconf.store.ownfiles import open_own
 from dmconf.unpack.base import Unpacker
+from dmconf.unpack.limits import DEFAULT, Limits
 
 __all__ = ["Decompressor", "StreamDecompressor"]
 
@@ -31,6 +33,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "unxz": lambda: lzma.LZMADecompressor(format=lzma.FORMAT_AUTO),
 }
 FORMATS = {"gunzip": "gzip", "bunzip2": "bzip2", "unxz": "xz"}
+OUTPUT = 1 << 20  # bytes of output per step of the decompressor
 ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
 
 
@@ -41,11 +44,12 @@ class Decompressor:
     after checking the download's sha256 (a mismatch explains a corrupt stream better).
     """
 
-    def __init__(self, method: str, path: Path) -> None:
+    def __init__(self, method: str, path: Path, limits: Limits = DEFAULT) -> None:
         self.method = method
         self.path = path
+        self.limits = limits
         self.error: str | None = None
-        self._out = open(path, "wb")  # noqa: SIM115 - closed by finish()/close()
+        self._out = open_own(path, "wb")  # closed by finish()/close()
         self.reset()
 
     def reset(self) -> None:
@@ -58,14 +62,16 @@ class Decompressor:
         self._done = False  # unxz: the first stream ended, the rest is ignored
         self.error = None
         self.hash = hashlib.sha256()
+        self.consumed = self.produced = 0
 
     def write(self, data: bytes) -> None:
         if self.error is not None or self._done:
             return
+        self.consumed += len(data)
         try:
             while data:
                 self._fed = True
-                self._emit(self._engine.decompress(data))
+                self._inflate(data)
                 if not self._engine.eof:
                     return
                 self._streams += 1
@@ -95,8 +101,25 @@ class Decompressor:
     def close(self) -> None:
         self._out.close()
 
+    def _inflate(self, data: bytes) -> None:
+        """Decompress ``data`` in pieces of at most OUTPUT bytes, so that a bomb's chunk never
+        expands in memory before the limits see it."""
+        engine = self._engine
+        if self.method == "gunzip":  # zlib keeps what it could not use in unconsumed_tail
+            while True:
+                piece = engine.decompress(data, OUTPUT)
+                self._emit(piece)
+                data = engine.unconsumed_tail
+                if engine.eof or (not data and len(piece) < OUTPUT):
+                    return
+        self._emit(engine.decompress(data, max_length=OUTPUT))
+        while not engine.eof and not engine.needs_input:
+            self._emit(engine.decompress(b"", max_length=OUTPUT))
+
     def _emit(self, data: bytes) -> None:
         if data:
+            self.produced += len(data)
+            self.limits.check(self.path.name, self.produced, self.consumed)
             self.hash.update(data)
             self._out.write(data)
 
@@ -106,11 +129,12 @@ class StreamDecompressor(Unpacker):
 
     streams = True
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, limits: Limits = DEFAULT) -> None:
         self.method = method
+        self.limits = limits
 
     def open_stream(self, target: Path) -> Decompressor:
-        return Decompressor(self.method, target)
+        return Decompressor(self.method, target, self.limits)
 
     def unpack(self, source: Path, target: Path) -> str:  # pragma: no cover - streamed instead
         raise NotImplementedError("stream decompressors unpack while downloading")

@@ -1,32 +1,41 @@
-"""``untar``: plain, gzip, bzip2 and xz tar archives (``tarfile``, one pass over the archive).
+"""``untar``: plain, gzip, bzip2 and xz tar archives, read in one pass.
 
-Members are checked by :mod:`dmconf.unpack.members` and, where the interpreter has it, by
-``tarfile``'s ``data`` filter (feature-detected: ``tarfile.data_filter``), which also refuses
-device files and drops set-uid bits. Without it (Python < 3.11.4) the same checks are made here.
-Modes follow the umask: an archive's 0600 or 0777 never decides who can read a shared dataset.
+``tarfile`` parses the archive; dmconf writes every member itself through
+:class:`~dmconf.unpack.extraction.Extraction`, which never relies on ``realpath`` or on the
+interpreter's ``data`` filter being current. Where the interpreter has that filter
+(``tarfile.data_filter``), it also runs, as a second opinion. Devices and FIFOs are refused.
+The compressed stream is read to its end after the last member, so a truncated or corrupt
+``.tar.xz`` fails instead of extracting half of the archive silently.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import logging
+import lzma
 import tarfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dmconf.checksum import tree_sha256
 from dmconf.errors import UnpackError
 from dmconf.unpack.base import Unpacker
-from dmconf.unpack.members import check_inside, check_link, check_name, folder_umask
+from dmconf.unpack.extraction import Extraction
+from dmconf.unpack.limits import DEFAULT, Limits
+from dmconf.unpack.members import check_name, refuse
 
 __all__ = ["HAS_DATA_FILTER", "Untar"]
 
 log = logging.getLogger("dmconf")
 
 HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
-CORRUPT = (tarfile.TarError, EOFError, zlib.error, ValueError)
-# Members were checked above; say so where tarfile asks for a filter (it warns otherwise).
-TRUSTED: dict[str, Any] = {"filter": "fully_trusted"} if HAS_DATA_FILTER else {}
+CORRUPT = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError, gzip.BadGzipFile)
+MAGIC: dict[bytes, Any] = {
+    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw), b"BZh": bz2.BZ2File,
+    b"\xfd7zXZ\x00": lzma.LZMAFile,
+}
 
 
 class Untar(Unpacker):
@@ -34,64 +43,55 @@ class Untar(Unpacker):
 
     makes_folder = True
 
-    def __init__(self, use_data_filter: bool = HAS_DATA_FILTER) -> None:
+    def __init__(self, use_data_filter: bool = HAS_DATA_FILTER, limits: Limits = DEFAULT) -> None:
         self.use_data_filter = use_data_filter
+        self.limits = limits
 
     def unpack(self, source: Path, target: Path) -> str:
-        target.mkdir()
-        umask = folder_umask(target)
+        extraction = Extraction(source, target, source.stat().st_size, self.limits)
         try:
-            with tarfile.open(source, "r:*") as tar:
-                if self.use_data_filter:
-                    tar.extractall(target, filter=_filter(source, umask))
-                else:
+            with open(source, "rb") as raw, _decompressed(raw) as stream:
+                with tarfile.open(fileobj=stream, mode="r|") as tar:
                     for member in tar:
-                        tar.extract(_checked(source, member, target, umask), target, **TRUSTED)
+                        self._extract(tar, member, extraction, str(target))
+                while stream.read(1 << 20):  # to the end: a truncated stream raises here
+                    pass
         except UnpackError:
             raise
-        except tarfile.FilterError as exc:  # refused by the data filter
-            name = exc.tarinfo.name
-            raise UnpackError(
-                f"{source.name}: refusing to extract member {name!r}: {exc}; nothing was "
-                "written outside the dataset's folder", path=str(source), member=name,
-            ) from None
+        except tarfile.FilterError as exc:  # refused by the interpreter's data filter
+            raise refuse(source, exc.tarinfo.name, str(exc)) from None
         except CORRUPT as exc:
             raise UnpackError(
                 f"{source.name}: not a valid tar archive ({exc})", path=str(source)
             ) from None
+        extraction.finish()
         return tree_sha256(target)
 
+    def _extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo, into: Extraction,
+                 dest: str) -> None:
+        log.debug("%s: extracting %s", into.archive.name, member.name)
+        check_name(into.archive, member.name)  # dmconf's own verdict comes first
+        if self.use_data_filter and member.name.strip("/"):
+            tarfile.data_filter(member, dest)
+        if member.isdir():
+            into.directory(member.name)
+        elif member.isfile():
+            data = tar.extractfile(member)
+            assert data is not None  # a regular file always has data
+            into.file(member.name, data, bool(member.mode & 0o111))
+        elif member.issym():
+            into.symlink(member.name, member.linkname)
+        elif member.islnk():
+            into.hardlink(member.name, member.linkname)
+        else:
+            raise refuse(into.archive, member.name, "it is a device or pipe, not a file")
 
-def _mode(member: tarfile.TarInfo, umask: int) -> int:
-    executable = member.isdir() or bool(member.mode & 0o111)
-    return (0o777 if executable else 0o666) & ~umask
 
-
-def _filter(source: Path, umask: int) -> Any:
-    def check(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-        log.debug("%s: extracting %s", source.name, member.name)
-        check_name(source, member.name)
-        checked = tarfile.data_filter(member, dest)
-        if checked.isfile() or checked.isdir():
-            checked = checked.replace(mode=_mode(checked, umask), deep=False)
-        return checked
-
-    return check
-
-
-def _checked(source: Path, member: tarfile.TarInfo, root: Path, umask: int) -> tarfile.TarInfo:
-    """The data filter's checks, for interpreters without it."""
-    log.debug("%s: extracting %s", source.name, member.name)
-    check_name(source, member.name)
-    check_inside(source, member.name, root)
-    if member.issym() or member.islnk():
-        check_link(source, member.name, member.linkname, root, hard=member.islnk())
-    elif not (member.isfile() or member.isdir()):
-        raise UnpackError(
-            f"{source.name}: refusing to extract member {member.name!r}: it is a device or "
-            "pipe, not a file", path=str(source), member=member.name,
-        )
-    member.mode = _mode(member, umask)
-    member.uid = member.gid = 0  # no chown to the archive's owners
-    member.uname = member.gname = ""
-    return member
+def _decompressed(raw: IO[bytes]) -> Any:
+    """The archive's decompressed stream (by magic number), or the file itself."""
+    head = raw.read(6)
+    raw.seek(0)
+    for magic, opener in MAGIC.items():
+        if head.startswith(magic):
+            return opener(raw)
+    return raw
