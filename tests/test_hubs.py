@@ -129,6 +129,12 @@ def test_croissant_url_in_a_definition_resolves_at_prepare(
     server.reset()
     monkeypatch.setenv("DMCONF_OFFLINE", "1")  # prepared: the cached metadata is enough
     assert len(list(prepare_dataset("test.titanic").genders.records())) == 2
+    import dmconf
+    from dmconf.hydra.node import definition_node
+
+    node = definition_node(dmconf.find("test.titanic"))  # as a Hydra app's cfg.dataset holds it
+    assert node["croissant"] == url
+    assert len(list(dmconf.load(node).embarkation_ports.records())) == 4
     assert not server.log
 
 
@@ -174,6 +180,11 @@ def test_hf_token_from_env_then_file(hub: FileServer, env: Env, tmp_path: Path,
     (tmp_path / "hf-home").mkdir()
     (tmp_path / "hf-home" / "token").write_text("hf_file\n")
     assert token() == "hf_file"
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "elsewhere"))
+    (tmp_path / "elsewhere").write_text("hf_path")
+    assert token() == "hf_path"
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", "hf_old_env")
+    assert token() == "hf_old_env"
     monkeypatch.setenv("HF_TOKEN", "hf_env")
     assert token() == "hf_env"
     repo = serve_repo(hub, "someone/private", {"data/train.csv": b"a\n1\n"})

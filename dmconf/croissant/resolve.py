@@ -32,7 +32,9 @@ def resolve_croissant(definition: DatasetDefinition, settings: Settings) -> Data
     for line in imported.unpinned:
         log.warning("%s: unpinned (%s): %s", definition.id, definition.croissant, line)
     values = dict(imported.definition)
-    own = definition.model_dump(exclude_unset=True)
+    # A Hydra node holds every field, unset ones as None or empty: only given values win.
+    own = {k: v for k, v in definition.model_dump(exclude_unset=True).items()
+           if v not in (None, "", [], {})}
     values.update({k: v for k, v in own.items() if k not in ("resources", "croissant")})
     values["resources"] = {**values.get("resources", {}), **own.get("resources", {})}
     return DatasetDefinition.from_mapping(values, source=definition.source)
