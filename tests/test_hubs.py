@@ -337,3 +337,20 @@ def test_offline_croissant_reference_not_cached_is_one_line(
     assert main(["-q", "prepare", "test.titanic"]) == 1
     err = capsys.readouterr().err
     assert "not cached" in err and "DMCONF_OFFLINE" in err and not server.log
+
+
+def test_a_python_definition_exports_valid_croissant(env: Env) -> None:
+    from dmconf.croissant.writer import to_croissant
+    from dmconf.data.tensor import IDX
+    from dmconf.definitions import dataset
+    from dmconf.download.single import filedownloader
+
+    @filedownloader("labels.idx", "http://127.0.0.1:1/labels.gz")
+    @dataset(IDX, id="org.example.python")
+    def python(labels):
+        return IDX(path=labels)
+
+    document = to_croissant(python.definition())
+    assert document["distribution"][0]["contentUrl"] == "http://127.0.0.1:1/labels.gz"
+    assert document["isLiveDataset"] is True  # no sha256: Croissant's way to say unpinned
+    _validate(document)
