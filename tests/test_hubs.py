@@ -354,3 +354,48 @@ def test_a_python_definition_exports_valid_croissant(env: Env) -> None:
     assert document["distribution"][0]["contentUrl"] == "http://127.0.0.1:1/labels.gz"
     assert document["isLiveDataset"] is True  # no sha256: Croissant's way to say unpinned
     _validate(document)
+
+
+def test_file_set_inside_an_archive_prepares_and_reads_its_members(
+    env: Env, server: FileServer
+) -> None:
+    import hashlib
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("scores/train.csv", "name,score\na,1\nb,2\n")
+        archive.writestr("scores/test.csv", "name,score\nc,3\n")
+        archive.writestr("README.txt", "not a record\n")
+    data = buffer.getvalue()
+    server.files["zipped/scores.zip"] = data
+    field = {"@type": "cr:Field", "dataType": "sc:Integer", "name": "scores/score",
+             "source": {"fileSet": {"@id": "csvs"}, "extract": {"column": "score"}}}
+    split = {"@type": "cr:Field", "dataType": "sc:Text", "name": "scores/split",
+             "source": {"fileSet": {"@id": "csvs"}, "extract": {"fileProperty": "filename"},
+                        "transform": {"regex": "^(train|test)\\.csv$"}}}
+    document = {
+        "@context": {"@vocab": "https://schema.org/", "cr": "http://mlcommons.org/croissant/"},
+        "@type": "sc:Dataset", "name": "scores", "license": "cc-by-4.0",
+        "distribution": [
+            {"@type": "cr:FileObject", "@id": "archive", "name": "archive",
+             "contentUrl": "scores.zip", "encodingFormat": "application/zip",
+             "sha256": hashlib.sha256(data).hexdigest(), "contentSize": f"{len(data)} B"},
+            {"@type": "cr:FileSet", "@id": "csvs", "name": "csvs",
+             "containedIn": {"@id": "archive"}, "includes": "scores/*.csv",
+             "encodingFormat": "text/csv"},
+        ],
+        "recordSet": [{"@type": "cr:RecordSet", "@id": "scores", "name": "scores",
+                       "field": [field, split]}],
+    }
+    server.files["zipped/metadata.json"] = json.dumps(document).encode()
+    url = server.url("zipped/metadata.json")
+    assert main(["-q", "import", "croissant", url, "--id", "t.scores",
+                 "--out", str(env.catalog)]) == 0
+    from dmconf import prepare_dataset
+
+    ds = prepare_dataset("t.scores")
+    assert sorted((r["split"], r["score"]) for r in ds.scores.records()) == [
+        ("test", 3), ("train", 1), ("train", 2)]
+    assert [p.name for p in ds.files.csvs.files()] == ["test.csv", "train.csv"]
