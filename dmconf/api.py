@@ -46,7 +46,7 @@ def load(node: Any, *, settings: Settings | None = None) -> BaseModel:
     any overrides applied). Hydra's own keys (``_target_``...) are ignored.
     """
     if isinstance(node, str | DatasetDefinition):
-        return prepare(node, settings=settings)
+        return _prepare_and_record(node, settings)
     # A DictConfig is a Mapping whose nested values are DictConfigs: convert it whole (they would
     # reach the definition's `data` and change its content digest). One exists only if omegaconf
     # was imported, so plain callers do not pay for importing it.
@@ -56,7 +56,21 @@ def load(node: Any, *, settings: Settings | None = None) -> BaseModel:
     if not isinstance(node, Mapping):
         raise TypeError(f"dmconf.load expects a dataset id or mapping, got {type(node).__name__}")
     values = {k: v for k, v in node.items() if not _is_framework_key(str(k))}
-    return prepare(DatasetDefinition.from_mapping(values), settings=settings)
+    return _prepare_and_record(DatasetDefinition.from_mapping(values), settings)
+
+
+def _prepare_and_record(dataset: str | DatasetDefinition, settings: Settings | None) -> BaseModel:
+    """Prepare; inside a Hydra job, also add the dataset's lock entry next to its config."""
+    typed = prepare(dataset, settings=settings)
+    hydra_config = sys.modules.get("hydra.core.hydra_config")  # no Hydra imported: no job
+    if hydra_config is not None and hydra_config.HydraConfig.initialized():
+        from dmconf.lockfile import record_in_hydra_run
+        from dmconf.preparation import resolve_definition
+        from dmconf.settings import load_settings
+
+        settings = settings or load_settings()
+        record_in_hydra_run(resolve_definition(dataset, settings=settings), settings)
+    return typed
 
 
 def _is_framework_key(key: str) -> bool:

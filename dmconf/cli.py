@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dmconf import __version__
-from dmconf.errors import DefinitionError, DmconfError
+from dmconf.errors import DefinitionError, DmconfError, SettingsError
 
 
 class CheckFailed(DmconfError):
@@ -71,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
 
     prepare = commands.add_parser("prepare", help="download what is missing, print JSON")
-    prepare.add_argument("ids", nargs="+", metavar="ID")
+    prepare.add_argument("ids", nargs="*", metavar="ID")
+    prepare.add_argument("--locked", action="store_true",
+                         help="prepare exactly what dmconf.lock records (all of it without IDs)")
+    prepare.add_argument("--lock-file", default="dmconf.lock", metavar="FILE",
+                         help="the lock file for --locked (default: ./dmconf.lock)")
     prepare.set_defaults(func=_prepare)
 
     verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
@@ -85,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("du", help="prepared datasets and the disk space they use")
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
+
+    from dmconf.commands import lockfile, remote
+
+    remote.register(commands)
+    lockfile.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
@@ -227,18 +236,32 @@ def _size_with_bytes(size: int | None) -> str:
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepare
-    from dmconf.progress import progress_enabled
     from dmconf.settings import load_settings
 
     settings = load_settings(progress=False) if args.quiet else load_settings()
     catalog = Catalog.from_settings(settings)
-    with contextlib.ExitStack() as stack:
-        if progress_enabled(settings):  # log lines above the bars, not through them
-            from tqdm.contrib.logging import logging_redirect_tqdm
+    if not args.ids and not args.locked:
+        raise SettingsError("prepare: name at least one dataset id (or use --locked)")
+    with logs_above_bars(settings):
+        if args.locked:
+            from dmconf.lockfile import prepare_locked
 
-            stack.enter_context(logging_redirect_tqdm([logging.getLogger("dmconf")]))
+            for typed in prepare_locked(args.lock_file, args.ids, settings, catalog):
+                _out(to_json(typed))
+            return
         for dataset_id in args.ids:
             _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+
+
+def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
+    """While progress bars show, log lines print above them, not through them."""
+    from dmconf.progress import progress_enabled
+
+    if not progress_enabled(settings):
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm([logging.getLogger("dmconf")])
 
 
 def _verify(args: argparse.Namespace) -> None:

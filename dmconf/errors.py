@@ -18,6 +18,9 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── DatasetChanged (ValueError)       a definition's content is not the one a job was built with
     ├── UnpackError (ValueError)          an archive is corrupt or tries to escape its folder
     ├── VerificationFailed (ValueError)   `dmconf verify` found prepared files that changed
+    ├── RemoteError (OSError)             a remote cannot be reached, read or written
+    ├── CorruptBlob (ValueError)          a blob's bytes do not match its sha256 (remote or local)
+    ├── LockMismatch (ValueError)         a definition or prepared data differs from dmconf.lock
     └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
@@ -31,6 +34,7 @@ from typing import Any
 
 __all__ = [
     "ChecksumMismatch",
+    "CorruptBlob",
     "DataFormatError",
     "DataTypeError",
     "DatasetChanged",
@@ -39,9 +43,11 @@ __all__ = [
     "DmconfError",
     "DownloadError",
     "DuplicateDataset",
+    "LockMismatch",
     "MissingExtra",
     "NotPrepared",
     "OfflineError",
+    "RemoteError",
     "SettingsError",
     "StorageError",
     "UnpackError",
@@ -234,6 +240,19 @@ class VerificationFailed(DmconfError, ValueError):
             f"`dmconf rm {dataset}` then `dmconf prepare {dataset}` to fetch them again",
             dataset=dataset, problems=problems,
         )
+
+
+class RemoteError(DmconfError, OSError):
+    """A remote cannot be reached, read or written; ``remote`` names it, ``missing`` is set
+    when what was asked for is not there."""
+
+
+class CorruptBlob(DmconfError, ValueError):
+    """A blob's bytes do not hash to its name: nothing was written from them."""
+
+
+class LockMismatch(DmconfError, ValueError):
+    """A definition, or prepared data, differs from what ``dmconf.lock`` records."""
 
 
 class NotPrepared(DmconfError, FileNotFoundError):

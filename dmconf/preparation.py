@@ -61,6 +61,7 @@ def prepare(
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
+    if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
         job = _Job(definition, folder, settings)
         state = DatasetState(folder)
         for key, resource in definition.resources.items():
@@ -168,6 +169,15 @@ def resolve_definition(
 
         definition = resolve_croissant(definition, settings or load_settings())
     return definition
+
+
+def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
+    """The settings' remotes, tried before the original URLs (a content-addressed mirror)."""
+    if not settings.remotes:
+        return False
+    from dmconf.remote.transfer import prepare_from_remotes
+
+    return prepare_from_remotes(definition, settings)
 
 
 def build_object(definition: DatasetDefinition, folder: Path) -> BaseModel:

@@ -136,6 +136,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     Sizes count every file, partial downloads included, without following links. Folders of
     dmconf's first layout (``com/lecun/mnist``) are listed too, until a ``prepare`` adopts them.
     """
+    from dmconf.remote import STORE
     from dmconf.store.layout import LOCKS, is_content_key
 
     found: list[PreparedDataset] = []
@@ -144,7 +145,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     for root, dirs, files in os.walk(settings.data):
         folder = Path(root)
         if folder == settings.data:
-            dirs[:] = [d for d in dirs if d != LOCKS]
+            dirs[:] = [d for d in dirs if d not in (LOCKS, STORE)]  # STORE: `dmconf copy`'s
         if STATE_FILE not in files:
             continue
         dirs.clear()  # a dataset folder holds no other dataset

@@ -8,18 +8,25 @@ environment each time it is called, so tests and jobs that change the environmen
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dmconf.errors import SettingsError, describe_validation
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
-__all__ = ["Settings", "load_settings", "settings_file"]
+__all__ = ["RemoteSettings", "Settings", "load_settings", "settings_file", "update_settings_file"]
 
 ENV_DATA = "DMCONF_DATA"
 ENV_CATALOG = "DMCONF_CATALOG"
@@ -33,6 +40,29 @@ def _default_data() -> Path:
     return Path(platformdirs.user_data_dir("dmconf", appauthor=False))
 
 
+class RemoteSettings(BaseModel):
+    """A named remote: where it is, whether anyone may read it, and its backend's options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="a folder, ssh://user@host/path, s3://bucket/prefix, https://")
+    public: bool = Field(
+        default=False, description="anyone may read it: datasets whose licence does not allow "
+        "redistribution are not pushed to it without --force"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="passed to the fsspec backend (endpoint_url, port...)"
+    )
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from dmconf.remote import kind_of
+
+        kind_of(value)
+        return value
+
+
 class Settings(BaseModel):
     """Everything dmconf needs to know about this machine.
 
@@ -42,6 +72,8 @@ class Settings(BaseModel):
         catalogs: [~/my-datasets]
         mirrors: {"http://yann.lecun.com/exdb/mnist/": "http://mirror.lab/mnist/"}
         retries: 5
+        remote: {lab: {url: "ssh://me@lab.example/srv/dmconf"}}
+        remotes: [lab]  # prepare tries these before the original URLs
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,6 +109,21 @@ class Settings(BaseModel):
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )
+    remote: dict[str, RemoteSettings] = Field(
+        default_factory=dict, description="named remotes (`dmconf remote add NAME URL`)"
+    )
+    remotes: tuple[str, ...] = Field(
+        default=(), description="names of remotes that prepare tries, in order, before the URLs"
+    )
+
+    @model_validator(mode="after")
+    def _remotes_are_named(self) -> Settings:
+        unknown = [name for name in self.remotes if name not in self.remote]
+        if unknown:
+            raise ValueError(
+                f"remotes: {', '.join(unknown)} not declared under remote: (`dmconf remote add`)"
+            )
+        return self
 
     @field_validator("data", mode="after")
     @classmethod
@@ -154,3 +201,29 @@ def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any)
         return Settings(**values)
     except ValidationError as exc:
         raise SettingsError(f"{source}: {describe_validation(exc.errors())}") from None
+
+
+def update_settings_file(change: Callable[[dict[str, Any]], None]) -> Path:
+    """Apply ``change`` to the settings file's mapping, check the result, write it atomically.
+
+    The file is rewritten as plain YAML (comments are not kept). Returns its path.
+    """
+    import yaml
+
+    path = settings_file()
+    if (path.exists() and not path.is_file()) or path.is_symlink():
+        raise SettingsError(
+            f"settings file {path} is not a regular file, so dmconf will not rewrite it; set "
+            f"{ENV_SETTINGS} to a YAML file (it is created if missing)"
+        )
+    values = _read_file(path, explicit=False)
+    change(values)
+    try:
+        Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(f"settings file {path}: {describe_validation(exc.errors())}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from httpserver import FileServer, Running
 from mnistdata import MnistFiles, idx_bytes, make_mnist
+from servers import MotoS3, Sshd, start_moto, start_sshd, stop
 
 from dmconf.settings import load_settings
 
@@ -124,3 +125,26 @@ def _reset_dmconf_logger() -> Iterator[None]:
     logger.setLevel(level)
 
 
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """OpenSSH's sshd on a free loopback port (skipped, with the reason, where it cannot run)."""
+    running, process = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield running
+    stop(process)
+
+
+@pytest.fixture
+def ssh_home(sshd: Sshd, monkeypatch: pytest.MonkeyPatch) -> Sshd:
+    """HOME pointing at the sshd client's home (its key, known_hosts and ~/.ssh/config)."""
+    monkeypatch.setenv("HOME", str(sshd.home))
+    return sshd
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    """moto's S3 server as a subprocess on a free loopback port."""
+    running, process = start_moto(tmp_path_factory.mktemp("moto"))
+    yield running
+    stop(process)

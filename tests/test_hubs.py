@@ -133,8 +133,9 @@ def test_croissant_url_in_a_definition_resolves_at_prepare(
     from dmconf.hydra.node import definition_node
 
     node = definition_node(dmconf.find("test.titanic"))  # as a Hydra app's cfg.dataset holds it
-    assert node["croissant"] == url
+    assert node["resources"]["passengers.csv"]["sha256"].startswith("c617db2c")  # --cfg job
     assert len(list(dmconf.load(node).embarkation_ports.records())) == 4
+    assert len(list(dmconf.load({"id": "test.titanic", "croissant": url}).genders.records())) == 2
     assert not server.log
 
 
