@@ -400,3 +400,21 @@ def test_file_set_inside_an_archive_prepares_and_reads_its_members(
     assert sorted((r["split"], r["score"]) for r in ds.scores.records()) == [
         ("test", 3), ("train", 1), ("train", 2)]
     assert [p.name for p in ds.files.csvs.files()] == ["test.csv", "train.csv"]
+
+
+def test_croissant_reference_to_a_hub_dataset_lists_it_once(
+    hub: FileServer, env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = serve_repo(hub, "ylecun/mnist", mnist_like_repo())
+    path = CROISSANT / "1.1" / "huggingface-mnist-from-main-branch" / "metadata.json"
+    hub.files["hf-croissant/metadata.json"] = path.read_bytes()
+    env.define("test.hubref", f"croissant: {hub.url('hf-croissant/metadata.json')}\n")
+    from dmconf import find, prepare_dataset
+
+    assert len(list(prepare_dataset("test.hubref").default.records())) == 9
+    resources = find("test.hubref").resources.values()
+    assert {r.revision for r in resources} == {repo.commit}  # `main` pinned at first read
+    hub.reset()
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")  # neither the metadata nor the tree again
+    assert len(prepare_dataset("test.hubref").files.parquet_files) == 9
+    assert not hub.log

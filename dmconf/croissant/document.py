@@ -9,9 +9,7 @@ context, which maps those names one to one.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -61,12 +59,11 @@ def ref(value: Any) -> list[str]:
     return ids
 
 
-def load_document(source: str, *, cache: Path | None = None, offline: bool = False,
+def load_document(source: str, *, offline: bool = False,
                   timeout: tuple[float, float] = (10, 60)) -> tuple[dict[str, Any], str]:
     """The normalised document and its base URL (where relative ``contentUrl``\\ s point).
 
-    ``source`` is a path, a ``file://`` URL or an http(s) URL. With ``cache``, a URL's document
-    is kept there and read from there next time (so a prepared dataset needs no network).
+    ``source`` is a path, a ``file://`` URL or an http(s) URL.
     """
     if "://" not in source or source.startswith("file://"):
         path = Path(url2pathname(urlparse(source).path) if "://" in source else source)
@@ -78,21 +75,11 @@ def load_document(source: str, *, cache: Path | None = None, offline: bool = Fal
         return _parse(text, str(path)), path.resolve().as_uri()
     if not source.startswith(("http://", "https://")):
         raise DefinitionError(f"{source}: Croissant metadata is read from a path or an http(s) URL")
-    kept = cache / f"{hashlib.sha256(source.encode()).hexdigest()}.json" if cache else None
-    if kept is not None and kept.is_file():
-        return _parse(kept.read_bytes(), source), source
     if offline:
         raise DownloadError(
             f"{source}: the Croissant metadata is not cached and DMCONF_OFFLINE forbids the "
             "network; prepare the dataset once where the network is reachable", url=source)
-    text = _download(source, timeout)
-    document = _parse(text, source)
-    if kept is not None:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        temporary = kept.with_name(f".{kept.name}.{os.getpid()}")
-        temporary.write_bytes(text)
-        os.replace(temporary, kept)
-    return document, source
+    return _parse(_download(source, timeout), source), source
 
 
 def _download(url: str, timeout: tuple[float, float]) -> bytes:

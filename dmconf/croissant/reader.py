@@ -61,6 +61,11 @@ def key_of(name: str, taken: set[str]) -> str:
     return unique
 
 
+def field_of(name: str, taken: set[str]) -> str:
+    """A field name of the typed data (a Python identifier: ``ds.parquet_files``)."""
+    return key_of(re.sub(r"\W", "_", name), taken)
+
+
 def to_definition(document: dict[str, Any], base: str, dataset_id: str,
                   lister: Any = None) -> Imported:
     """Build the definition of a normalised Croissant document read from ``base``.
@@ -81,7 +86,8 @@ def to_definition(document: dict[str, Any], base: str, dataset_id: str,
     taken: set[str] = {"files", "type", "id"}
     for record_set in as_list(document.get("recordSet")):
         if isinstance(record_set, dict):
-            name = key_of(str(record_set.get("name") or record_set.get("@id") or "records"), taken)
+            name = field_of(str(record_set.get("name") or record_set.get("@id") or "records"),
+                            taken)
             typed = builder.record_set(record_set)
             if typed is not None:
                 data[name] = typed
@@ -206,7 +212,7 @@ class _Builder:
         self.resources[key] = resource
         kind = "folder" if resource["unpack"] in ("untar", "unzip") else "file"
         self.paths[ident] = {"type": kind, "path": key}
-        self.files[key_of(key, self.names)] = self.paths[ident]
+        self.files[field_of(key, self.names)] = self.paths[ident]
 
     def finish(self) -> None:
         for item in self.pending:
@@ -240,7 +246,7 @@ class _Builder:
                 if len(folders) > 1:  # one file set across archives: one entry per archive
                     self.result.notes.append(f"{ident}: read from {folders[0]} only")
             self.paths[ident] = entry
-            self.files[key_of(str(item.get("name") or ident), self.names)] = entry
+            self.files[field_of(str(item.get("name") or ident), self.names)] = entry
 
     def _local_files(self, ident: str, item: dict[str, Any], includes: list[str]) -> None:
         """A file set beside a local metadata file: each matching file is a file:// resource."""
@@ -289,7 +295,7 @@ class _Builder:
         self.paths[ident] = {"type": "records-files", "paths": paths}  # for record sets
         formats = {str(f) for f in as_list(item.get("encodingFormat"))}
         if {FORMATS.get(f) for f in formats} == {"parquet"}:
-            name = key_of(str(item.get("name") or ident), self.names)
+            name = field_of(str(item.get("name") or ident), self.names)
             self.files[name] = {"type": "parquet", "paths": paths}
 
     def record_set(self, record_set: dict[str, Any]) -> dict[str, Any] | None:
@@ -310,7 +316,7 @@ class _Builder:
                 continue
             if inline is not None:  # inline rows are keyed by the field's full name
                 spec["column"] = full
-            fields[key_of(short, set(fields))] = spec
+            fields[field_of(short, set(fields))] = spec
             if source:
                 sources.add(source)
         if inline is not None:

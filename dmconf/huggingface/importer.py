@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from dmconf.croissant.reader import Imported, key_of
+from dmconf.croissant.reader import Imported, field_of, key_of
 from dmconf.errors import DownloadError
 from dmconf.huggingface.hub import api_get, check_path, check_repo, endpoint
 
@@ -86,8 +86,9 @@ def import_repository(repo: str, revision: str, dataset_id: str) -> Imported:
         raise DownloadError(f"{repo} at {revision} has no data file dmconf recognises")
     data: dict[str, Any] = {name: {"type": "parquet", "paths": keys_}
                             for name, keys_ in splits.items()}
+    names: set[str] = set()
     data["files"] = {"type": "generic", **{
-        k: {"type": "file", "path": k} for k in resources}}
+        field_of(k, names): {"type": "file", "path": k} for k in resources}}
     result.definition = {
         "id": dataset_id,
         "name": repo,
