@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
 from dmconf.errors import DefinitionError, DuplicateDataset
+from dmconf.settings_sources import ENV_CACHE
 
 if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
     from dmconf.definition import DatasetDefinition
@@ -36,7 +37,6 @@ if TYPE_CHECKING:  # imported when a definition is built: listing does not need 
 __all__ = ["DATASETS_GROUP", "PythonEntry", "index_file", "python_entries"]
 
 DATASETS_GROUP = "dmconf.datasets"
-ENV_CACHE = "DMCONF_CACHE"
 INDEX_VERSION = 1
 
 
