@@ -200,8 +200,11 @@ class _Builder:
         key = key_of(str(item.get("name") or ident), self.keys)
         resource: dict[str, Any] = {"url": url}
         sha256 = item.get("sha256")
+        md5 = item.get("md5")
         if isinstance(sha256, str) and SHA256.match(sha256) and not self.live:
             resource["sha256"] = sha256.lower()
+        elif isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5) and not self.live:
+            resource["md5"] = md5.lower()  # checked; the sha256 is recorded at the download
         else:
             why = "isLiveDataset" if self.live else "md5 only" if item.get("md5") else "no sha256"
             self.result.unpinned.append(f"{key}: {why}")

@@ -101,6 +101,8 @@ def to_croissant(definition: DatasetDefinition) -> dict[str, Any]:
             item["contentSize"] = f"{resource.size} B"
         if resource.sha256:
             item["sha256"] = resource.sha256
+        elif resource.md5:
+            item["md5"] = resource.md5
         distribution.append(item)
     record_sets: list[dict[str, Any]] = []
     _walk(definition.data, "", definition, distribution, record_sets)
