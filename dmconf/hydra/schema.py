@@ -34,8 +34,10 @@ class ResourceConfig:
     url: str = MISSING
     mirrors: List[str] = field(default_factory=list)  # noqa: UP006
     sha256: Optional[str] = None  # noqa: UP045
+    md5: Optional[str] = None  # noqa: UP045
     size: Optional[int] = None  # noqa: UP045
     unpack: str = "none"
+    unwrap: bool = False
     max_unpacked_size: Optional[int] = None  # noqa: UP045
     max_ratio: Optional[float] = None  # noqa: UP045
     max_members: Optional[int] = None  # noqa: UP045
@@ -59,6 +61,7 @@ class DatasetConfig:
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
     prepared_size: Optional[int] = None  # noqa: UP045
     croissant: Optional[str] = None  # noqa: UP045 (metadata giving resources, type and data)
+    agreement: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
     type: Optional[str] = None  # noqa: UP045 (required unless `croissant` gives it)
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
