@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
+    from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
+
+    add_commands(commands)
     return parser
 
 
@@ -230,7 +233,7 @@ def _info(args: argparse.Namespace) -> None:
         f"splits:    {splits or '-'}",
         f"download:  {_size_with_bytes(definition.download_size)}",
         f"on disk:   {_size_with_bytes(definition.disk_size)}",
-        f"type:      {definition.type}",
+        f"type:      {definition.type or f'from {definition.croissant}'}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
@@ -321,13 +324,15 @@ def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
 
 def _verify(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
+    from dmconf.preparation import resolve_definition
     from dmconf.prepared import verify
     from dmconf.settings import load_settings
 
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        checked = verify(catalog.find(dataset_id), settings)
+        checked = verify(resolve_definition(dataset_id, settings=settings, catalog=catalog),
+                         settings)
         _out(f"{dataset_id}: {len(checked)} resource(s) verified")
 
 

@@ -22,9 +22,11 @@ from pydantic import (
     NonNegativeInt,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
@@ -37,6 +39,8 @@ UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
 # start with a dot are reserved for dmconf's own temporary and state files.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# A git commit: what pins a Hugging Face file (`revision:`) to one version of its repository.
+COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # An SPDX licence expression: ids (``MIT``, ``CC-BY-4.0``, ``LicenseRef-...`` for licences SPDX
 # does not list) joined by AND / OR / WITH, with parentheses. Syntax only: SPDX adds ids often.
@@ -84,6 +88,20 @@ class Resource(BaseModel):
         description="unpacked bytes per downloaded byte, at most (default: unpack_max_ratio)")
     max_members: int | None = Field(
         default=None, gt=0, description="archive members at most (default: unpack_max_members)")
+    revision: str | None = Field(
+        default=None,
+        description="for hf:// URLs, the commit (40 hexadecimal characters) the file is read at",
+    )
+
+    @field_validator("revision")
+    @classmethod
+    def _check_revision(cls, value: str | None) -> str | None:
+        if value is not None and not COMMIT_PATTERN.match(value):
+            raise ValueError(
+                "expected a commit sha (40 lowercase hexadecimal characters; `dmconf import hf "
+                "OWNER/NAME --revision BRANCH` finds the commit of a branch)"
+            )
+        return value
 
     @field_validator("sha256", mode="before")
     @classmethod
@@ -148,12 +166,24 @@ class Resource(BaseModel):
                         "`credentials:` in the settings, or a line in ~/.netrc")
         return value
 
+    @model_validator(mode="after")
+    def _revision_of_hub_files(self) -> Resource:
+        if self.revision is not None and not (self.url or "").startswith("hf://"):
+            raise ValueError("`revision` pins hf:// URLs only")
+        return self
+
     @property
     def urls(self) -> list[str]:
-        """``url`` then the mirrors, in the order they are tried (none for a manual one)."""
-        if self.url is None:
+        """``url`` then the mirrors, in the order they are tried (none for a manual one; an
+        hf:// URL carries its ``revision`` as ``hf://datasets/OWNER/NAME@REVISION/PATH``)."""
+        url = self.url
+        if url is None:
             return []
-        return [self.url, *(m for m in self.mirrors if m != self.url)]
+        if self.revision is not None:
+            from dmconf.huggingface.hub import with_revision
+
+            url = with_revision(url, self.revision)
+        return [url, *(m for m in self.mirrors if m != url)]
 
     @property
     def origin(self) -> str:
@@ -210,8 +240,17 @@ class DatasetDefinition(BaseModel):
         "used: their text, or the URL where they are published (`agreement:` is accepted as "
         "its older name)",
     )
+    croissant: str | None = Field(
+        default=None,
+        description="URL of Croissant metadata (JSON-LD) giving the resources, type and data "
+        "that this definition leaves out; read when the dataset is prepared",
+    )
     resources: dict[str, Resource] = Field(default_factory=dict)
-    type: str = Field(description="registered short name or dotted path of a pydantic model")
+    type: str | None = Field(
+        default=None, validate_default=True,
+        description="registered short name or dotted path of a pydantic model (required "
+        "unless `croissant` gives it)",
+    )
     data: dict[str, Any] = Field(
         default_factory=dict, description="the fields of `type`; `path`s are relative to the folder"
     )
@@ -227,6 +266,19 @@ class DatasetDefinition(BaseModel):
         ):
             raise ValueError("`url` and `homepage` both given and different: keep `homepage`")
         return values
+
+    @field_validator("type")
+    @classmethod
+    def _type_or_croissant(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("croissant") is None:
+            # reported as a missing field: `croissant:` is the only way to leave it out
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
+    @property
+    def unpinned(self) -> list[str]:
+        """Keys of the resources that no checksum pins (prepare prints the values to pin)."""
+        return [key for key, r in self.resources.items() if r.sha256 is None and r.md5 is None]
 
     @field_validator("license")
     @classmethod

@@ -184,10 +184,16 @@ def resolve_definition(
 ) -> DatasetDefinition:
     """A definition from an id (looked up in the catalogue), a mapping, or a definition."""
     if isinstance(dataset, DatasetDefinition):
-        return dataset
-    if isinstance(dataset, Mapping):
-        return DatasetDefinition.from_mapping(dataset)
-    return (catalog or Catalog.from_settings(settings)).find(dataset)
+        definition = dataset
+    elif isinstance(dataset, Mapping):
+        definition = DatasetDefinition.from_mapping(dataset)
+    else:
+        definition = (catalog or Catalog.from_settings(settings)).find(dataset)
+    if definition.croissant is not None:  # resources and data from Croissant metadata
+        from dmconf.croissant.resolve import resolve_croissant
+
+        definition = resolve_croissant(definition, settings or load_settings())
+    return definition
 
 
 def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
@@ -229,7 +235,7 @@ def build_object(
     """
     from dmconf.data.registry import build, resolve_type
 
-    cls = resolve_type(definition.type, f"{definition.source}: type")
+    cls = resolve_type(definition.type or "generic", f"{definition.source}: type")
     return build(
         definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
     )
@@ -447,7 +453,7 @@ def _access_denied(job: _Job, key: str, url: str, exc: DownloadError) -> AccessD
     return AccessDenied(
         dataset=job.definition.id, resource=key, url=url, host=shown,
         status=exc.fields["status"], credential=exc.fields.get("credential"),
-        advice=how_to_add(answered),
+        advice=exc.fields.get("advice") or how_to_add(answered),
     )
 
 

@@ -168,6 +168,11 @@ def content_digest(definition: DatasetDefinition) -> str:
     Without a checksum, nothing says what the resource contains: two different files would get
     one identity. Catalogue entries always carry checksums; local definitions may not.
     """
+    if definition.croissant is not None:  # its content is what the Croissant metadata lists
+        from dmconf.croissant.resolve import resolve_croissant
+        from dmconf.settings import load_settings
+
+        definition = resolve_croissant(definition, load_settings())
     unpinned = sorted(key for key, r in definition.resources.items() if r.sha256 is None)
     if unpinned:
         raise DefinitionError(

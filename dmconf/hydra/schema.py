@@ -43,6 +43,7 @@ class ResourceConfig:
     max_unpacked_size: Optional[int] = None  # noqa: UP045
     max_ratio: Optional[float] = None  # noqa: UP045
     max_members: Optional[int] = None  # noqa: UP045
+    revision: Optional[str] = None  # noqa: UP045 (hf:// URLs: the commit)
 
 
 @dataclass
@@ -61,9 +62,10 @@ class DatasetConfig:
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
     prepared_size: Optional[int] = None  # noqa: UP045
+    croissant: Optional[str] = None  # noqa: UP045 (metadata giving resources, type and data)
     terms: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
-    type: str = MISSING
+    type: Optional[str] = None  # noqa: UP045 (required unless `croissant` gives it)
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
 
 
