@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     agree.add_argument("id")
     agree.set_defaults(func=_accept)
 
+    adding = commands.add_parser(
+        "add-file", help="use a file you downloaded by hand for a resource, then prepare")
+    adding.add_argument("id")
+    adding.add_argument("resource", help="the resource's key (dmconf info ID lists them)")
+    adding.add_argument("path", type=Path, help="the file you downloaded")
+    adding.set_defaults(func=_add_file)
+
     porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
     porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
@@ -115,16 +122,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _accept(args: argparse.Namespace) -> None:
-    from dmconf.agreements import accept
+    from dmconf.agreements import accept, describe_terms
     from dmconf.catalog import Catalog
 
     definition = Catalog.from_settings().find(args.id)
-    if not definition.agreement:
+    if not definition.terms:
         _out(f"{definition.id} asks for no agreement")
         return
-    _out(definition.agreement.strip())
+    _out(describe_terms(definition.terms))
     path = accept(definition)
     _out(f"{definition.id}: accepted (recorded in {path})")
+
+
+def _add_file(args: argparse.Namespace) -> None:
+    from dmconf.manual import add_file
+    from dmconf.settings import load_settings
+
+    settings = load_settings(progress=False) if args.quiet else load_settings()
+    with logs_above_bars(settings):
+        _out(to_json(add_file(args.id, args.resource, args.path, settings=settings)))
 
 
 def _port(args: argparse.Namespace) -> None:
@@ -225,7 +241,7 @@ def _info(args: argparse.Namespace) -> None:
         if settings.hydra_group
         else "hydra:     - (hydra_group is off)",
         *([f"terms:     must be accepted (dmconf accept {definition.id})"]
-          if definition.agreement else []),
+          if definition.terms else []),
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
@@ -238,7 +254,11 @@ def _info(args: argparse.Namespace) -> None:
         size = _size_with_bytes(resource.size)
         lines.append(f"  {key}: {size}, unpack {resource.unpack}")
         lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
-        lines.append(f"    url    {resource.url}")
+        if resource.manual:
+            lines.append(f"    manual {' '.join(resource.manual.split())} (file "
+                         f"{resource.filename}; dmconf add-file {definition.id} {key} PATH)")
+        else:
+            lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
 

@@ -56,8 +56,15 @@ class Resource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="where the file is published")
+    url: str | None = Field(default=None, description="where the file is published")
     mirrors: list[str] = Field(default_factory=list, description="tried in order after url")
+    manual: str | None = Field(
+        default=None,
+        description="instead of url: the file is downloaded by hand; where to get it and what "
+        "to accept (prepare prints it with the folder to put the file in)",
+    )
+    filename: str | None = Field(
+        default=None, description="with manual: the name of the file the user downloads")
     sha256: str | None = Field(default=None, description="sha256 of the downloaded bytes")
     md5: str | None = Field(
         default=None,
@@ -114,12 +121,32 @@ class Resource(BaseModel):
             raise ValueError("expected 32 hexadecimal characters (quote it in YAML)")
         return value.strip().lower()
 
+    @model_validator(mode="after")
+    def _url_or_manual(self) -> Resource:
+        if self.manual is None:
+            if self.url is None:
+                raise ValueError("give `url` (or `manual` instructions with a `filename`)")
+            return self
+        if self.url is not None or self.mirrors:
+            raise ValueError("a `manual` resource is never downloaded: leave out url and "
+                             "mirrors, and say in `manual` where to get the file")
+        if self.filename is None:
+            raise ValueError("a `manual` resource needs the `filename` users will download")
+        return self
+
+    @field_validator("filename", mode="after")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and (not KEY_PATTERN.match(value) or value in (".", "..")):
+            raise ValueError("expected a plain file name (letters, digits, '_', '-', '.')")
+        return value
+
     @field_validator("url", "mirrors", mode="after")
     @classmethod
     def _check_urls(cls, value: Any) -> Any:
         from urllib.parse import urlsplit
 
-        for url in [value] if isinstance(value, str) else value:
+        for url in [value] if isinstance(value, str) else value or []:
             if "://" not in url:
                 raise ValueError(f"{url!r} is not a URL (expected scheme://host/path)")
             if any(c in url for c in "\0\r\n\t ") or not url.isprintable():
@@ -132,24 +159,48 @@ class Resource(BaseModel):
                     raise ValueError(f"{url!r} has an invalid port") from None
                 if not parts.hostname:
                     raise ValueError(f"{url!r} has no host name")
+                if parts.username is not None or parts.password is not None:
+                    raise ValueError(
+                        f"{parts.scheme}://{parts.hostname}/...: a user name or password in a "
+                        "URL; credentials never go in a definition: add a rule under "
+                        "`credentials:` in the settings, or a line in ~/.netrc")
         return value
 
     @model_validator(mode="after")
     def _revision_of_hub_files(self) -> Resource:
-        if self.revision is not None and not self.url.startswith("hf://"):
+        if self.revision is not None and not (self.url or "").startswith("hf://"):
             raise ValueError("`revision` pins hf:// URLs only")
         return self
 
     @property
     def urls(self) -> list[str]:
-        """``url`` then the mirrors, in the order they are tried (an hf:// URL carries its
-        ``revision`` as ``hf://datasets/OWNER/NAME@REVISION/PATH``)."""
+        """``url`` then the mirrors, in the order they are tried (none for a manual one; an
+        hf:// URL carries its ``revision`` as ``hf://datasets/OWNER/NAME@REVISION/PATH``)."""
         url = self.url
+        if url is None:
+            return []
         if self.revision is not None:
             from dmconf.huggingface.hub import with_revision
 
             url = with_revision(url, self.revision)
         return [url, *(m for m in self.mirrors if m != url)]
+
+    @property
+    def origin(self) -> str:
+        """Where the file comes from, for lock files and messages: the URL, or
+        ``manual:FILENAME``."""
+        return self.url or f"manual:{self.filename}"
+
+    @property
+    def local_name(self) -> str:
+        """The name of the file a user puts in the dataset's manual folder: ``filename``, or
+        the last part of the URL's path."""
+        from urllib.parse import unquote, urlsplit
+
+        if self.filename:
+            return self.filename
+        name = unquote(urlsplit(self.url or "").path.rstrip("/").rsplit("/", 1)[-1])
+        return name if KEY_PATTERN.match(name) and name not in (".", "..") else "download"
 
     @property
     def is_archive(self) -> bool:
@@ -183,9 +234,11 @@ class DatasetDefinition(BaseModel):
         default=None,
         description="bytes on disk once prepared, when archives make it differ from downloads",
     )
-    agreement: str | None = Field(
-        default=None,
-        description="data-use terms a user must accept before the dataset is downloaded",
+    terms: str | None = Field(
+        default=None, validation_alias=AliasChoices("terms", "agreement"),
+        description="data-use terms each user must accept before the dataset is downloaded or "
+        "used: their text, or the URL where they are published (`agreement:` is accepted as "
+        "its older name)",
     )
     croissant: str | None = Field(
         default=None,
@@ -276,6 +329,11 @@ class DatasetDefinition(BaseModel):
     def source(self) -> str:
         """The file (or Python object) the definition came from, or ``<memory>``."""
         return self._source or "<memory>"
+
+    @property
+    def agreement(self) -> str | None:
+        """The data-use terms (the field's older name)."""
+        return self.terms
 
     @property
     def url(self) -> str | None:

@@ -122,6 +122,11 @@ def _fill(config: Any) -> None:
     from dmconf.api import find
 
     definition = find(dataset_id)
+    from dmconf.agreements import require_accepted
+    from dmconf.settings import load_settings
+
+    # A job must never wait for an answer: unaccepted terms fail here, in the driver.
+    require_accepted(definition, load_settings())
     digest = content_digest(definition)
     given = config.digest
     if given is not None and given != digest and "_dmconf_filled_for" not in config.__dict__:

@@ -15,6 +15,7 @@ import requests
 import urllib3
 
 from dmconf import __version__
+from dmconf.credentials.session import CredentialSession
 from dmconf.errors import DownloadError
 from dmconf.fetch.base import CHUNK_SIZE, Fetcher, Sink
 from dmconf.fetch.retry import parse_retry_after
@@ -51,8 +52,9 @@ class HTTPFetcher(Fetcher):
                 headers["If-Range"] = validator
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
-            with requests.get(target, stream=True, timeout=timeout, headers=headers) as response:
-                total = self._begin(url, response, offset, sink)
+            with CredentialSession(self.settings) as session, session.get(
+                    target, stream=True, timeout=timeout, headers=headers) as response:
+                total = self._begin(url, response, offset, sink, session)
                 if total == 0:
                     return  # a 416 that says the bytes held are the whole file: its body is not
                 received = 0
@@ -71,7 +73,8 @@ class HTTPFetcher(Fetcher):
             )
 
     def _begin(
-        self, url: str, response: requests.Response, offset: int, sink: Sink
+        self, url: str, response: requests.Response, offset: int, sink: Sink,
+        session: CredentialSession,
     ) -> int | None:
         """Check the status, tell the sink where the answer starts; return the bytes to come."""
         status = response.status_code
@@ -84,6 +87,13 @@ class HTTPFetcher(Fetcher):
             raise DownloadError(
                 f"{url}: the server refused to continue at byte {offset}; starting over",
                 url=url, status=status, transient=True,
+            )
+        if status in (401, 403):  # who answered, and which rule's credential it was shown
+            raise DownloadError(
+                f"{url}: the server answered HTTP {status} {response.reason or ''}".rstrip(),
+                url=url, status=status, answered=response.url or url,
+                credential=session.credential.describe() if session.credential else None,
+                advice=self.explain(url, response),
             )
         if status >= 400:
             transient = status in TRANSIENT_STATUS or status >= 500

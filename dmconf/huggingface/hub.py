@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -50,23 +49,10 @@ def endpoint() -> str:
 
 
 def token() -> str | None:
-    """The user's token, or None (anonymous): the environment, then the token file."""
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        value = (os.environ.get(name) or "").strip()
-        if value:
-            return value
-    explicit = os.environ.get("HF_TOKEN_PATH")
-    if explicit:
-        path = Path(explicit).expanduser()
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-        home = os.environ.get("HF_HOME") or os.path.join(cache, "huggingface")
-        path = Path(home).expanduser() / "token"
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return value or None
+    """The user's token, or None (anonymous): read where ``huggingface_hub`` keeps it."""
+    from dmconf.credentials.huggingface import hub_token
+
+    return hub_token()
 
 
 def auth_headers() -> dict[str, str]:
