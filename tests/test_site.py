@@ -4,10 +4,12 @@ what is left out, and what `--local` marks. The pages in a browser: test_site_br
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+from clusterkit import read_only_view
 from conftest import MNIST_ID
 
 import dmconf
@@ -186,6 +188,19 @@ def test_local_marks_prepared_datasets_with_their_disk_use(mnist_env, tmp_path, 
     assert "prepared here</span>" in page and '<dd id="local">yes, ' in page
     assert '<dd id="local">no</dd>' in (out / "d" / "test.small3.html").read_text()
     assert "Prepared here only" in (out / "index.html").read_text()
+
+
+def test_local_counts_what_a_read_only_store_holds_prepared(mnist_env, tmp_path, monkeypatch):
+    lab, personal, out = tmp_path / "lab", tmp_path / "personal", tmp_path / "site"
+    monkeypatch.setenv("DMCONF_DATA", str(lab))
+    dmconf.prepare(MNIST_ID)  # the login node prepares the lab's store
+    with read_only_view(lab, tmp_path / "lab-ro") as lab_ro:
+        monkeypatch.setenv("DMCONF_DATA", os.pathsep.join([str(lab_ro), str(personal)]))
+        assert _build(mnist_env, out, "--local") == 0
+    row = next(r for r in _index(out)["datasets"] if r["i"] == MNIST_ID)
+    assert row["u"] and row["u"] > 0
+    page = (out / "d" / f"{MNIST_ID}.html").read_text()
+    assert f"(in the read-only store {lab_ro})" in page
 
 
 @pytest.mark.parametrize("path", sorted(bundled_root().rglob("*.yaml")), ids=lambda p: p.stem)

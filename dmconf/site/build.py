@@ -160,24 +160,33 @@ def _umask() -> int:
 
 
 def _prepared_sizes(settings: Settings) -> dict[Path, int]:
-    """The data folder's dataset folders (fully prepared ones) and the bytes each uses."""
+    """The dataset folders fully prepared in every store (the data folder, and the read-only
+    stores before it), with the bytes each uses."""
     from dmconf.prepared import disk_usage
 
-    return {found.folder: found.size for found in disk_usage(settings) if found.complete}
+    sizes = {}
+    for store in (settings.data, *settings.read_only):
+        in_store = settings.model_copy(update={"data": store})
+        sizes.update({found.folder: found.size for found in disk_usage(in_store) if found.complete})
+    return sizes
 
 
 def _local(definition: DatasetDefinition, settings: Settings, usage: dict[Path, int]) -> Local:
+    """Prepared in the data folder, or else in a read-only store (a lab's): as prepare sees it."""
     from dmconf.state import DatasetState
+    from dmconf.store.stores import prepared_elsewhere
 
     folder = settings.dataset_folder(definition)
-    size = usage.get(folder)
-    if size is None:
-        return Local(prepared=False, size=None)
-    try:
-        prepared = DatasetState(folder).is_prepared(definition)
-    except DmconfError:  # a foreign file where a resource should be: not usable as prepared
-        prepared = False
-    return Local(prepared=prepared, size=size if prepared else None)
+    if folder in usage:
+        try:
+            if DatasetState(folder).is_prepared(definition):
+                return Local(prepared=True, size=usage[folder])
+        except DmconfError:  # a foreign file where a resource should be: not usable
+            pass
+    elsewhere = prepared_elsewhere(settings, definition) if settings.read_only else None
+    if elsewhere is not None and elsewhere in usage:
+        return Local(prepared=True, size=usage[elsewhere], store=str(elsewhere.parents[1]))
+    return Local(prepared=False, size=None)
 
 
 def _facets(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:

@@ -34,7 +34,8 @@ class Local:
     """A dataset's state in this machine's data folder (``--local``)."""
 
     prepared: bool
-    size: int | None  # bytes its folder uses, partial downloads included
+    size: int | None  # bytes its folder uses
+    store: str | None = None  # the read-only store it is prepared in (None: the data folder)
 
 
 def link(url: str | None) -> str | None:
