@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
     from dmconf.site.structure import Node
 
-__all__ = ["DOMAINS", "Local", "domain_of", "index_row", "link", "page_name", "snippets"]
+__all__ = [
+    "DOMAINS", "Local", "domain_of", "index_row", "link", "page_context", "page_name", "snippets",
+]
 
 # The domains of dmconf.data (one module each); a dataset's domain is the first of its tags that
 # names one, else the domain module of its type, else "other".
