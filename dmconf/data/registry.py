@@ -53,6 +53,9 @@ SHORT_NAMES: dict[str, str] = {
     "triplets": "dmconf.data.ir:Triplets",
     "ir-collection": "dmconf.data.ir:IRCollection",
     "word-vectors": "dmconf.data.embeddings:WordVectors",
+    "file-set": "dmconf.data.records:FileSet",
+    "parquet": "dmconf.data.records:ParquetTable",
+    "records": "dmconf.data.records:Records",
 }
 
 
