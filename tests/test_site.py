@@ -241,3 +241,28 @@ def test_without_jinja2_the_error_names_the_extra(env, tmp_path):
     assert done.returncode == 1
     assert "pip install 'dmconf[site]'" in done.stderr and not (tmp_path / "site").exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_manual_resources_terms_and_croissant_references_get_their_pages(env, tmp_path):
+    """Definitions with no URL (a manual file) or terms to accept get a page saying so; a
+    `croissant:` reference whose metadata cannot be fetched is left out, the others written."""
+    env.define("test.byhand", """\
+        terms: https://example.org/terms
+        resources:
+          a: {manual: 'Sign the form at https://example.org/form', filename: a.zip,
+              sha256: '%s'}
+        type: file
+        data: {path: a}
+        """.replace("%s", "ab" * 32))
+    env.define("test.ref", "croissant: https://example.org/croissant.json\n")
+    out = tmp_path / "site"
+    assert _build(env, out) == 0
+    page = (out / "d" / "test.byhand.html").read_text()
+    assert "Sign the form at https://example.org/form" in page and "a.zip" in page
+    assert "dmconf add-file test.byhand a PATH" in page
+    assert 'href="https://example.org/terms"' in page and "dmconf accept test.byhand" in page
+    assert "None" not in page
+    # the reference is completed from its metadata, which this machine cannot fetch: reported
+    # by URL and left out, the other pages are written
+    assert not (out / "d" / "test.ref.html").exists()
+    assert "test.ref" not in {row["i"] for row in _index(out)["datasets"]}

@@ -71,7 +71,8 @@ def domain_of(definition: DatasetDefinition) -> str:
             return name
     from dmconf.data.registry import SHORT_NAMES
 
-    module = SHORT_NAMES.get(definition.type, definition.type).split(":")[0]
+    kind = definition.type or ""  # a Croissant definition may leave its type to the metadata
+    module = SHORT_NAMES.get(kind, kind).split(":")[0]
     parts = module.split(".")
     if len(parts) >= 3 and parts[:2] == ["dmconf", "data"] and parts[2] in DOMAINS:
         return parts[2]
@@ -114,7 +115,8 @@ def page_context(
     """What ``dataset.html`` shows."""
     resources = [
         {
-            "key": key, "url": r.url, "href": link(r.url),
+            "key": key, "url": r.url, "href": link(r.url), "manual": r.manual,
+            "filename": r.filename,
             "mirrors": [{"url": m, "href": link(m)} for m in r.mirrors if m != r.url],
             "size": _size(r.size), "sha256": r.sha256, "md5": r.md5, "unpack": r.unpack,
         }
@@ -125,6 +127,7 @@ def page_context(
         "d": definition,
         "domain": domain_of(definition),
         "homepage": definition.homepage, "homepage_href": link(definition.homepage),
+        "terms_href": link(definition.terms),
         "license_href": _spdx_link(license_),
         "paragraphs": [" ".join(p.split()) for p in re.split(r"\n\s*\n", definition.description)
                        if p.strip()],

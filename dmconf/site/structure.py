@@ -42,8 +42,11 @@ class Node:
     more: int = 0  # children left out (beyond MAX_CHILDREN)
 
 
-def data_structure(type_name: str, data: Mapping[str, Any]) -> Node:
+def data_structure(type_name: str | None, data: Mapping[str, Any]) -> Node:
     """The structure of a definition's data: its root model, filled by ``data``."""
+    if type_name is None:  # a `croissant:` definition: its metadata gives type and data
+        return Node("", "croissant", doc="",
+                    model_doc="(given by the dataset's Croissant metadata when it is prepared)")
     return _tagged("", type_name, data, "")
 
 
