@@ -553,19 +553,18 @@ def _move_into_place(unpacked: Path, target: Path, key: str, resource: Resource)
     """Rename the verified result to its final name, replacing a stale copy.
 
     Returns False when another process already put a verified copy there (where locks do not
-    work): that one stays, so a path it handed out never disappears. A stale copy (verified
-    against an older checksum) is renamed aside first, so the final name is never a
-    half-deleted folder.
+    work): that one stays, so a path it handed out never disappears. Any other copy there (a
+    stale one, or one another process put in place and has not recorded yet) is swapped for
+    this one in one step, so the final name never goes missing nor holds a half-deleted folder.
     """
-    from dmconf.fetch.download import remove_path, temp_path
+    from dmconf.store.swap import replace_in_place
 
     state = DatasetState(target.parent)
     if state.present(key):
         if state.has(key, resource):
             return False
-        aside = temp_path(target.parent, key, "unpack").with_suffix(".stale")
-        os.replace(target, aside)
-        remove_path(aside)
+        replace_in_place(unpacked, target)
+        return True
     try:
         os.replace(unpacked, target)
     except OSError as exc:

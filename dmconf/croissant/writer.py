@@ -94,8 +94,8 @@ def to_croissant(definition: DatasetDefinition) -> dict[str, Any]:
     distribution: list[dict[str, Any]] = []
     for key, resource in definition.resources.items():
         item: dict[str, Any] = {
-            "@type": "cr:FileObject", "@id": key, "name": key, "contentUrl": resource.url,
-            "encodingFormat": encoding_format(resource.url, resource.unpack),
+            "@type": "cr:FileObject", "@id": key, "name": key, "contentUrl": resource.origin,
+            "encodingFormat": encoding_format(resource.url or resource.local_name, resource.unpack),
         }
         if resource.size is not None:
             item["contentSize"] = f"{resource.size} B"

@@ -124,15 +124,15 @@ def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -
 def _rename_into_place(built: Path, target: Path) -> None:
     """Rename a verified resource to its final name (under the resource's lock).
 
-    A stale copy there (or anything else: a link is renamed, never followed) is renamed aside
-    before it is removed, so the final name never holds a half-deleted folder.
+    A stale copy there (or anything else: a link is renamed, never followed) is swapped for
+    the new one in one step (:mod:`dmconf.store.swap`), so the final name never goes missing
+    nor holds a half-deleted folder.
     """
-    from dmconf.fetch.download import remove_path
+    from dmconf.store.swap import replace_in_place
 
     if os.path.lexists(target):
-        aside = built.with_suffix(".stale")
-        os.replace(target, aside)
-        remove_path(aside)
+        replace_in_place(built, target)
+        return
     try:
         os.replace(built, target)
     except OSError as exc:
