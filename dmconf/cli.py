@@ -209,6 +209,7 @@ def _info(args: argparse.Namespace) -> None:
         f"homepage:  {definition.homepage or '-'}",
         f"license:   {definition.license or '-'}",
         f"version:   {definition.version or '-'}",
+        *_declared(definition),
         f"tags:      {', '.join(definition.tags) or '-'}",
         f"tasks:     {', '.join(definition.tasks) or '-'}",
         f"splits:    {splits or '-'}",
@@ -238,6 +239,23 @@ def _info(args: argparse.Namespace) -> None:
         lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
+
+
+def _declared(definition: Any) -> list[str]:
+    """``info``'s lines for the versions and variants a definition declares (ID@V, ID:NAME)."""
+    from dmconf.refs import Semver
+
+    def listed(names: list[str], default: str | None) -> str:
+        return ", ".join(f"{n} (default)" if n == default else n for n in names)
+
+    newest_first = sorted(definition.versions, key=lambda v: Semver(v).key(), reverse=True)
+    return [
+        *([f"versions:  {listed(newest_first, definition.version)}"] if newest_first else []),
+        *([f"variants:  {listed(sorted(definition.variants), definition.variant)}"]
+          if definition.variants else []),
+        *([f"variant:   {definition.variant}"] if definition.variant and not definition.variants
+          else []),
+    ]
 
 
 def _check(args: argparse.Namespace) -> None:

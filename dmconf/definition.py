@@ -28,6 +28,7 @@ from pydantic import (
 
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
+from dmconf.selection import Preset
 
 __all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
@@ -143,7 +144,17 @@ class DatasetDefinition(BaseModel):
         default=None, description="SPDX licence expression (LicenseRef-NAME where SPDX has none)"
     )
     citation: str | None = Field(default=None, description="how to cite it, as one BibTeX entry")
-    version: str | None = Field(default=None, description="the publisher's version")
+    version: str | None = Field(
+        default=None, description="the publisher's version (semantic, MAJOR.MINOR.PATCH, when "
+        "`versions` declares others)")
+    variant: str | None = Field(
+        default=None, description="the name of the variant the top-level fields describe")
+    versions: dict[str, Preset] = Field(
+        default_factory=dict, description="every version (`id@2.1`): notes, and the fields that "
+        "differ from the top-level ones")
+    variants: dict[str, Preset] = Field(
+        default_factory=dict, description="named variants (`id:small`): notes, and the fields "
+        "that differ from the top-level ones")
     tags: list[str] = Field(default_factory=list, description="domain and kind: image, text...")
     tasks: list[str] = Field(default_factory=list, description="what it is used for")
     splits: dict[str, NonNegativeInt] = Field(
@@ -205,9 +216,32 @@ class DatasetDefinition(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        from dmconf.refs import base_id
+
+        if not ID_PATTERN.match(base_id(value)):
             raise ValueError("expected dot-separated names of letters, digits, '_' and '-'")
         return value
+
+    @model_validator(mode="after")
+    def _check_selection(self) -> DatasetDefinition:
+        """A canonical id names the version and variant its fields hold; a plain one may
+        declare others (:mod:`dmconf.selection`)."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import check_declarations
+
+        if self.is_plain:
+            check_declarations(self)
+            return self
+        ref = parse_ref(self.id)
+        if ref.version is not None and ref.version != self.version:
+            raise ValueError(f"id {self.id} names version {ref.version}, the fields hold "
+                             f"version {self.version}")
+        if ref.variant is not None and ref.variant != self.variant:
+            raise ValueError(f"id {self.id} names variant {ref.variant}, the fields hold "
+                             f"variant {self.variant}")
+        if self.versions or self.variants:
+            raise ValueError(f"id {self.id} is one version and variant: it declares no others")
+        return self
 
     @field_validator("resources")
     @classmethod
@@ -219,6 +253,29 @@ class DatasetDefinition(BaseModel):
                     "'-', '.'; not starting with '.')"
                 )
         return value
+
+    @property
+    def dataset_id(self) -> str:
+        """The id without version or variant: the catalogue entry, and the folder and locks
+        of every version and variant in the data folder (``org.x.ds`` for ``org.x.ds:small``)."""
+        from dmconf.refs import base_id
+
+        return base_id(self.id)
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether this is the default version and variant (its id names neither)."""
+        return self.dataset_id == self.id
+
+    def select(self, reference: str) -> DatasetDefinition:
+        """The version and variant ``reference`` names (``id@2.1:small``, ``@2``, ``:small``
+        or the plain id), as a definition whose ``id`` is canonical."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import select
+
+        if reference.startswith(("@", ":", "+")):
+            reference = self.dataset_id + reference
+        return select(self, parse_ref(reference))
 
     @property
     def source(self) -> str:

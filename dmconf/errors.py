@@ -5,6 +5,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
 
     DmconfError
     ├── DatasetNotFound (KeyError)        unknown id; carries close matches
+    ├── InvalidReference (ValueError)     a malformed ID@VERSION:VARIANT, or one not declared
     ├── DuplicateDataset (ValueError)     one id defined in two places
     ├── DefinitionError (ValueError)      a definition file or field is wrong
     ├── SettingsError (ValueError)        the settings file or an environment variable is wrong
@@ -44,6 +45,7 @@ __all__ = [
     "DmconfError",
     "DownloadError",
     "DuplicateDataset",
+    "InvalidReference",
     "LockMismatch",
     "MissingExtra",
     "NotPrepared",
@@ -99,6 +101,14 @@ class DatasetNotFound(DmconfError, KeyError):
 
     # KeyError.__str__ would quote the message; keep it readable.
     __str__ = DmconfError.__str__
+
+
+class InvalidReference(DmconfError, ValueError):
+    """A dataset reference (``ID[@VERSION][:VARIANT]``) is malformed, or names a version or
+    variant that the dataset does not declare."""
+
+    def __init__(self, reference: str, problem: str) -> None:
+        super().__init__(f"{reference}: {problem}", reference=reference, problem=problem)
 
 
 class DuplicateDataset(DmconfError, ValueError):
@@ -287,7 +297,9 @@ def describe_validation(errors: list[Any], prefix: str = "") -> str:
         if len(shown) > 60:
             shown = shown[:57] + "..."
         what = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "missing":
+        if not loc:  # a check of the whole model: its message says it all
+            parts.append(what)
+        elif err.get("type") == "missing":
             parts.append(f"field {loc}: required but missing")
         elif err.get("type") == "extra_forbidden":
             parts.append(f"field {loc}: unknown field (check its spelling)")

@@ -198,8 +198,8 @@ def _pull_locked(definition: DatasetDefinition, entry: LockEntry, settings: Sett
     for name in settings.remotes:
         remote = open_remote(name, settings)
         try:
-            install(definition, fetch_manifest(definition.id, entry.manifest, remote), settings,
-                    remote)
+            manifest = fetch_manifest(definition.dataset_id, entry.manifest, remote)
+            install(definition, manifest, settings, remote)
             return
         except (RemoteError, CorruptBlob, DefinitionError) as exc:
             log.warning("%s; trying the next source", exc)

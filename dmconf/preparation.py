@@ -98,14 +98,14 @@ def _id_locked(
     from dmconf.store.layout import id_lock
 
     what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
-    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what)
+    return id_locked(id_lock(settings, definition.dataset_id), exclusive=exclusive, what=what)
 
 
 def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     """Move a folder of dmconf's first layout into place (a rename, no download)."""
     from dmconf.store.layout import adopt_legacy, legacy_folder
 
-    if legacy_folder(settings, definition.id) is None:
+    if legacy_folder(settings, definition.dataset_id) is None:
         return
     folder = settings.dataset_folder(definition)
     with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=True):

@@ -55,6 +55,9 @@ class DatasetConfig:
     license: Optional[str] = None  # noqa: UP045
     citation: Optional[str] = None  # noqa: UP045
     version: Optional[str] = None  # noqa: UP045
+    variant: Optional[str] = None  # noqa: UP045
+    versions: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
+    variants: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
     tags: List[str] = field(default_factory=list)  # noqa: UP006
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006

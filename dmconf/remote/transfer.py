@@ -84,11 +84,11 @@ def push(
     finally:
         bar.close()
     digest = manifest.digest()
-    path = remote.manifest_path(definition.id, digest)
+    path = remote.manifest_path(definition.dataset_id, digest)
     if not remote.exists(path):
         remote.write_bytes(path, manifest.to_json())
     for ref in (manifest.definition, LATEST):
-        remote.write_bytes(remote.ref_path(definition.id, ref), digest.encode())
+        remote.write_bytes(remote.ref_path(definition.dataset_id, ref), digest.encode())
     return Pushed(digest, len(blobs), len(sent), sum(e.size or 0 for e in sent))
 
 
@@ -100,6 +100,7 @@ def fetch_manifest(
     ``definition``'s content, else the latest. Its digest must match the name it is stored by.
     """
     from dmconf.definition import ID_PATTERN, SHA256_PATTERN
+    from dmconf.refs import base_id
 
     if not ID_PATTERN.match(dataset_id):
         raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
@@ -131,7 +132,7 @@ def fetch_manifest(
             raise RemoteError(f"{remote}: has no manifest {digest} of {dataset_id}",
                               remote=remote.name, dataset=dataset_id, missing=True) from None
         raise
-    if manifest.digest() != digest or manifest.id != dataset_id:
+    if manifest.digest() != digest or base_id(manifest.id) != dataset_id:
         raise CorruptBlob(
             f"{remote}: manifest {path} is not the manifest {digest} of {dataset_id} (its "
             f"content has digest {manifest.digest()} and id {manifest.id}); it was not used",
@@ -258,7 +259,7 @@ def prepare_from_remotes(definition: DatasetDefinition, settings: Settings) -> b
         if settings.offline and remote.kind != "folder":
             continue
         try:
-            manifest = fetch_manifest(definition.id, None, remote, definition)
+            manifest = fetch_manifest(definition.dataset_id, None, remote, definition)
             install(definition, manifest, settings, remote)
         except (RemoteError, CorruptBlob, DefinitionError) as exc:
             level = logging.DEBUG if exc.fields.get("missing") else logging.WARNING

@@ -78,7 +78,7 @@ def id_folder(settings: Settings, dataset_id: str) -> Path:
 
 def dataset_folder(settings: Settings, definition: DatasetDefinition) -> Path:
     """The folder of a dataset's files: ``$DMCONF_DATA/<id>/<content-key>``."""
-    return id_folder(settings, definition.id) / content_key(definition)
+    return id_folder(settings, definition.dataset_id) / content_key(definition)
 
 
 def content_folders(settings: Settings, dataset_id: str) -> list[Path]:
@@ -121,7 +121,7 @@ def adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     from dmconf.fetch.download import remove_path
     from dmconf.state import STATE_FILE, STATE_LOCK, DatasetState
 
-    old = legacy_folder(settings, definition.id)
+    old = legacy_folder(settings, definition.dataset_id)
     new = dataset_folder(settings, definition)
     if old is None or (new / STATE_FILE).exists():
         return
