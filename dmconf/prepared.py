@@ -65,6 +65,12 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
 
 
 def _check_id(dataset_id: str) -> None:
+    from dmconf.refs import base_id
+
+    plain = base_id(dataset_id)
+    if plain != dataset_id and ID_PATTERN.match(plain):
+        raise SettingsError(f"{dataset_id}: rm removes every version and variant of an id "
+                            f"(they share its folder); name the id alone: {plain}")
     if not ID_PATTERN.match(dataset_id):
         raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
 

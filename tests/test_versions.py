@@ -179,6 +179,9 @@ def test_the_cli_takes_every_form(versioned: Env, capsys: pytest.CaptureFixture[
     shown = capsys.readouterr().out
     assert "versions:  2.2.0-rc.1, 2.1.0 (default), 2.0.0, 1.0.0" in shown
     assert "variants:  full (default), small" in shown
+    assert main(["rm", "test.v:small"]) == 1
+    assert "rm removes every version and variant of an id (they share its folder); name the " \
+        "id alone: test.v" in capsys.readouterr().err
     assert main(["prepare", "test.v:tiny"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "dmconf: error: test.v:tiny: test.v has no variant 'tiny' (its variants: " \
