@@ -100,10 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import lockfile, remote
+    from dmconf.commands import lockfile, paths, remote
 
     remote.register(commands)
     lockfile.register(commands)
+    paths.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -50,6 +50,22 @@ class IDX(File):
         """The elements as a read-only, zero-copy ``numpy.memmap`` of the right shape and dtype."""
         import numpy as np
 
+        dtype, shape, offset = self.layout()
+        if int(np.prod(shape, dtype=np.int64)) == 0:
+            return np.empty(shape, dtype=dtype)  # numpy cannot map zero bytes
+        return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+    def to_dask(self, rows: int | None = None) -> Any:
+        """A lazy ``dask.array.Array`` of the elements (the ``dask`` extra): building it reads
+        the header only; each chunk of ``rows`` maps its part of the file when computed."""
+        from dmconf.engines.dask import idx_array
+
+        return idx_array(self, rows)
+
+    def layout(self) -> tuple[np.dtype, tuple[int, ...], int]:
+        """dtype, shape and data offset, checked against the file's size (reads the header)."""
+        import numpy as np
+
         dtype_name, shape, offset = self.header()
         dtype = np.dtype(dtype_name)
         expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -61,9 +77,7 @@ class IDX(File):
                 "corrupt: remove the dataset (dmconf rm ID) and prepare it again",
                 path=str(self.path),
             )
-        if expected == offset:  # numpy cannot map zero bytes
-            return np.empty(shape, dtype=dtype)
-        return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        return dtype, shape, offset
 
 
 class MatArray(File):
