@@ -276,3 +276,25 @@ def test_experimaestro_stores_the_canonical_id(versioned: Env, server: FileServe
     assert small.load().path.read_bytes() == CONTENT["small"]
     with pytest.raises(InvalidReference, match="no version matching @9"):
         Dataset.C(id="test.v@9")
+
+
+def test_a_variant_goes_through_a_remote_by_its_reference(
+    versioned: Env, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from remotes import other_machine
+
+    store = tmp_path / "lab-store"
+    assert main(["remote", "add", "lab", str(store)]) == 0
+    assert main(["prepare", "test.v@2.0+small"]) == 0
+    capsys.readouterr()
+    assert main(["push", "test.v@2.0+small"]) == 0
+    pushed = capsys.readouterr().out.strip()
+    assert pushed.startswith("test.v@2.0+small@")
+    assert not [p for p in store.rglob("*") if ":" in p.name]  # remote folders: the plain id
+    other_machine(monkeypatch, tmp_path / "elsewhere")
+    server.reset()
+    assert main(["pull", pushed, "-r", "lab"]) == 0
+    assert server.log == []  # all from the remote
+    assert dmconf.prepare_dataset("test.v@2.0:small").path.read_bytes() == CONTENT["small"]
+    assert server.log == []

@@ -149,12 +149,20 @@ def _pull(args: argparse.Namespace) -> None:
     settings, remote = _default_remote(args.remote)
     catalog = Catalog.from_settings(settings)
     for item in args.ids:
-        dataset_id, _, digest = item.partition("@")
+        dataset_id, digest = _with_digest(item)
         with logs_above_bars(settings):
             done = pull(dataset_id, digest or None, settings, remote, catalog)
         log.info("%s: %s from %s (%s)", dataset_id,
                  "pulled" if done.resources else "already here", remote, done.folder)
         _out(f"{dataset_id}@{done.digest}")
+
+
+def _with_digest(item: str) -> tuple[str, str | None]:
+    """``ID[@VERSION][:VARIANT][@DIGEST]``: the reference, and the 64-hex digest if one ends it."""
+    from dmconf.definition import SHA256_PATTERN
+
+    head, sep, tail = item.rpartition("@")
+    return (head, tail) if sep and SHA256_PATTERN.match(tail) else (item, None)
 
 
 def _copy(args: argparse.Namespace) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from dmconf.errors import CorruptBlob, DefinitionError, RemoteError, SettingsError
 from dmconf.progress import Bar, progress_enabled
+from dmconf.refs import base_id
 from dmconf.remote import open_remote
 from dmconf.remote.base import CHUNK, Remote
 from dmconf.store.assemble import assemble, each
@@ -100,7 +101,6 @@ def fetch_manifest(
     ``definition``'s content, else the latest. Its digest must match the name it is stored by.
     """
     from dmconf.definition import ID_PATTERN, SHA256_PATTERN
-    from dmconf.refs import base_id
 
     if not ID_PATTERN.match(dataset_id):
         raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
@@ -154,7 +154,8 @@ def pull(
             catalog or Catalog.from_settings(settings)).find(dataset_id)
     except DatasetNotFound:
         definition = None  # the manifest carries its definition
-    manifest = fetch_manifest(dataset_id, digest, remote, definition if digest is None else None)
+    manifest = fetch_manifest(base_id(dataset_id), digest, remote,
+                              definition if digest is None else None)
     if definition is None or definition.content_digest() != manifest.definition:
         definition = _definition_of(manifest, remote, definition)
     return install(definition, manifest, settings, remote)
