@@ -298,3 +298,20 @@ def test_a_variant_goes_through_a_remote_by_its_reference(
     assert server.log == []  # all from the remote
     assert dmconf.prepare_dataset("test.v@2.0:small").path.read_bytes() == CONTENT["small"]
     assert server.log == []
+
+
+def test_a_lock_file_records_and_prepares_the_canonical_id(
+    versioned: Env, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["lock", "test.v@2.0+small", "test.v@2.1"]) == 0
+    locked = yaml.safe_load((tmp_path / "dmconf.lock").read_text())
+    assert {"test.v@2.0.0:small", "test.v"} <= set(json.dumps(locked).replace('"', " ").split())
+    assert main(["lock", "--check"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("DMCONF_DATA", str(tmp_path / "elsewhere"))
+    assert main(["prepare", "--locked"]) == 0
+    prepared = [json.loads(block) for block in
+                capsys.readouterr().out.replace("}\n{", "}\n\n{").split("\n\n")]
+    assert sorted(p["id"] for p in prepared) == ["test.v", "test.v@2.0.0:small"]
