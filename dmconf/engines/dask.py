@@ -1,7 +1,8 @@
 """A lazy Dask array over an IDX file (the ``dask`` extra): ``IDX.to_dask()``.
 
 Building the array reads the IDX header (a few bytes) and nothing else: each chunk is a task
-that maps its own rows of the file (``numpy.memmap`` at the chunk's offset) when it runs. The
+that maps its own rows of the file (``numpy.memmap`` at the chunk's offset, zero-copy) when it
+runs. The
 graph holds the path, the dtype and offsets, never data, so it pickles to a few kilobytes and a
 distributed scheduler ships it to workers that read the shared disk themselves; slicing the
 array culls the chunks it does not need, whose pages are never read.
@@ -50,11 +51,10 @@ def idx_array(idx: IDX, rows: int | None = None) -> Any:
 
 
 def _read_rows(path: str, dtype: str, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-    """One chunk: its rows mapped from the file and copied (the mapping closes with it)."""
+    """One chunk: its rows mapped from the file (zero-copy; pages are read as they are used)."""
     import numpy as np
 
-    return np.array(np.memmap(Path(path), dtype=np.dtype(dtype), mode="r", offset=offset,
-                              shape=shape))
+    return np.memmap(Path(path), dtype=np.dtype(dtype), mode="r", offset=offset, shape=shape)
 
 
 def _product(values: tuple[int, ...]) -> int:
