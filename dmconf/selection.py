@@ -95,10 +95,13 @@ def check_declarations(definition: DatasetDefinition) -> None:
     for name in [*definition.variants, *([definition.variant] if definition.variant else [])]:
         if not VARIANT_PATTERN.match(name):
             raise ValueError(f"variant {name!r}: a variant name is letters, digits, '_' and '-'")
-    for version in [None, *definition.versions]:
-        for variant in [None, *definition.variants]:
-            _select(definition, DatasetRef(id=_plain(definition.id), version=version,
-                                           variant=variant))
+    # Each version and each variant once (not every pair: a hostile definition could declare
+    # thousands of each); a pair that only fails together fails when it is chosen.
+    dataset = _plain(definition.id)
+    for version in definition.versions:
+        _select(definition, DatasetRef(id=dataset, version=version))
+    for variant in definition.variants:
+        _select(definition, DatasetRef(id=dataset, variant=variant))
 
 
 class _Invalid(ValueError):
