@@ -158,11 +158,14 @@ def _pull(args: argparse.Namespace) -> None:
 
 
 def _with_digest(item: str) -> tuple[str, str | None]:
-    """``ID[@VERSION][:VARIANT][@DIGEST]``: the reference, and the 64-hex digest if one ends it."""
+    """``ID[@VERSION][:VARIANT][@DIGEST]``: the reference, and the digest after its last ``@``
+    unless that part is a version (``2.1``, ``2.1+small``: digits first, never 64 hex)."""
     from dmconf.definition import SHA256_PATTERN
 
     head, sep, tail = item.rpartition("@")
-    return (head, tail) if sep and SHA256_PATTERN.match(tail) else (item, None)
+    if not sep or (tail[:1].isdigit() and not SHA256_PATTERN.match(tail)):
+        return item, None
+    return head, tail  # a malformed digest is refused by pull, by name
 
 
 def _copy(args: argparse.Namespace) -> None:
