@@ -188,22 +188,17 @@ def _listed_elsewhere() -> dict[str, dict[str, Any]] | None:
     return listed
 
 
-_QUIET = threading.Lock()  # logging.disable is process-wide: one lister saves and restores it
-
-
 def _listed() -> dict[str, dict[str, Any]]:
     import logging
 
     ir_datasets = ir_datasets_module()
     # ir_datasets logs a deprecation note per alias it describes: hundreds of INFO lines.
-    # Two threads saving and restoring at once would leave INFO disabled for the process.
-    with _QUIET:
-        disabled = logging.root.manager.disable
-        logging.disable(max(disabled, logging.INFO))
-        try:
-            return _describe(ir_datasets)
-        finally:
-            logging.disable(disabled)
+    disabled = logging.root.manager.disable
+    logging.disable(max(disabled, logging.INFO))
+    try:
+        return _describe(ir_datasets)
+    finally:
+        logging.disable(disabled)
 
 
 def _describe(ir_datasets: Any) -> dict[str, dict[str, Any]]:
