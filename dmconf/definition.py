@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from dmconf.derive.spec import Derive
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
 
@@ -158,6 +159,10 @@ class DatasetDefinition(BaseModel):
         description="data-use terms a user must accept before the dataset is downloaded",
     )
     resources: dict[str, Resource] = Field(default_factory=dict)
+    derive: Derive | None = Field(
+        default=None, description="instead of resources: a step that makes this dataset from "
+        "others (see dmconf.derive)",
+    )
     type: str = Field(description="registered short name or dotted path of a pydantic model")
     data: dict[str, Any] = Field(
         default_factory=dict, description="the fields of `type`; `path`s are relative to the folder"
@@ -165,6 +170,8 @@ class DatasetDefinition(BaseModel):
 
     # Where the definition was read from, for messages; not part of its content.
     _source: str | None = PrivateAttr(default=None)
+    # A derived dataset's key (dmconf.derive.key), once computed against a catalogue.
+    _derived_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -174,6 +181,13 @@ class DatasetDefinition(BaseModel):
         ):
             raise ValueError("`url` and `homepage` both given and different: keep `homepage`")
         return values
+
+    @model_validator(mode="after")
+    def _resources_or_derive(self) -> DatasetDefinition:
+        if self.derive is not None and self.resources:
+            raise ValueError("a definition has `resources:` (to download) or `derive:` (to make "
+                             "from other datasets), not both")
+        return self
 
     @field_validator("license")
     @classmethod
@@ -256,7 +270,11 @@ class DatasetDefinition(BaseModel):
 
         Never depends on URLs, mirrors, descriptions or local folders, so it names the same
         content on every machine (experimaestro identities and the prepared marker use it).
+        A derived dataset's has its key (its inputs' content digests, step, version and
+        parameters: :mod:`dmconf.derive.key`) in place of resources.
         """
+        if self.derive is not None:
+            return self._derived_digest()
         content = {
             "id": self.id,
             "type": self.type,
@@ -269,6 +287,21 @@ class DatasetDefinition(BaseModel):
                 for key, r in sorted(self.resources.items())
             },
         }
+        encoded = json.dumps(content, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    def derived_key(self) -> str:
+        """A derived dataset's key, computed with the default catalogue unless
+        :func:`dmconf.derive.key.bind` computed it against another one first."""
+        if self._derived_key is not None:
+            return self._derived_key
+        from dmconf.derive.key import bind
+
+        return bind(self)
+
+    def _derived_digest(self) -> str:
+        content = {"id": self.id, "type": self.type, "data": self.data,
+                   "derived": self.derived_key()}
         encoded = json.dumps(content, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 

@@ -22,6 +22,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── CorruptBlob (ValueError)          a blob's bytes do not match its sha256 (remote or local)
     ├── LockMismatch (ValueError)         a definition or prepared data differs from dmconf.lock
     ├── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    ├── StepFailed (RuntimeError)         a derived dataset's step raised; nothing was kept
     └── AgreementRequired (PermissionError) the dataset's data-use terms are not accepted yet
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
@@ -50,6 +51,7 @@ __all__ = [
     "OfflineError",
     "RemoteError",
     "SettingsError",
+    "StepFailed",
     "StorageError",
     "UnpackError",
     "VerificationFailed",
@@ -259,6 +261,10 @@ class LockMismatch(DmconfError, ValueError):
 
 class NotPrepared(DmconfError, FileNotFoundError):
     """Data was asked for before its dataset was prepared."""
+
+
+class StepFailed(DmconfError, RuntimeError):
+    """The step of a derived dataset raised; its temporary output was removed, nothing adopted."""
 
 
 class AgreementRequired(DmconfError, PermissionError):

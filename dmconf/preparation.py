@@ -55,8 +55,13 @@ def prepare(
     *,
     settings: Settings | None = None,
     catalog: Catalog | None = None,
+    rebuild: bool = False,
 ) -> BaseModel:
-    """Download what is missing of a dataset, verify it, and return its typed object."""
+    """Download what is missing of a dataset, verify it, and return its typed object.
+
+    A derived dataset is built from its inputs instead (:mod:`dmconf.derive`); ``rebuild``
+    runs its step again even when its output exists.
+    """
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
@@ -65,6 +70,17 @@ def prepare(
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, _Others(settings, catalog))
+    if definition.derive is not None:
+        from dmconf.derive.build import make
+
+        make(definition, settings, catalog, rebuild=rebuild)
+        check_paths(definition, folder, typed)
+        return typed
+    if rebuild:
+        raise DefinitionError(
+            "is downloaded, not derived: only derived datasets are rebuilt (`dmconf verify` "
+            f"checks a download; `dmconf rm {definition.id}` then prepare fetches it again)",
+            dataset=definition.id, path=definition._source)
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
     if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
@@ -167,12 +183,23 @@ def resolve_definition(
     settings: Settings | None = None,
     catalog: Catalog | None = None,
 ) -> DatasetDefinition:
-    """A definition from an id (looked up in the catalogue), a mapping, or a definition."""
+    """A definition from an id (looked up in the catalogue), a mapping, or a definition.
+
+    A derived definition's key is computed against the same catalogue (its inputs' ids are
+    looked up there).
+    """
     if isinstance(dataset, DatasetDefinition):
-        return dataset
-    if isinstance(dataset, Mapping):
-        return DatasetDefinition.from_mapping(dataset)
-    return (catalog or Catalog.from_settings(settings)).find(dataset)
+        definition = dataset
+    elif isinstance(dataset, Mapping):
+        definition = DatasetDefinition.from_mapping(dataset)
+    else:
+        catalog = catalog or Catalog.from_settings(settings)
+        definition = catalog.find(dataset)
+    if definition.derive is not None:
+        from dmconf.derive.key import bind
+
+        bind(definition, catalog, settings)
+    return definition
 
 
 def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:

@@ -61,6 +61,7 @@ class DatasetConfig:
     prepared_size: Optional[int] = None  # noqa: UP045
     agreement: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
+    derive: Optional[Dict[str, Any]] = None  # noqa: UP006,UP045 (checked by dmconf)
     type: str = MISSING
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
 

@@ -57,7 +57,10 @@ def content_key(definition: DatasetDefinition) -> str:
 
     For each resource (by key): its sha256 and unpacking; for a resource without sha256 (content
     unknown), its URL and unpacking. Nothing else: not the description, mirrors or ``data``.
+    A derived dataset's is the start of its key (:mod:`dmconf.derive.key`).
     """
+    if definition.derive is not None:
+        return definition.derived_key()[:KEY_LENGTH]
     content = {
         key: {"sha256": r.sha256, "unpack": r.unpack} if r.sha256 else {"url": r.url,
                                                                          "unpack": r.unpack}
