@@ -219,8 +219,9 @@ def _info(args: argparse.Namespace) -> None:
         f"tags:      {', '.join(definition.tags) or '-'}",
         f"tasks:     {', '.join(definition.tasks) or '-'}",
         f"splits:    {splits or '-'}",
-        f"download:  {_size_with_bytes(definition.download_size)}",
-        f"on disk:   {_size_with_bytes(definition.disk_size)}",
+        *([f"download:  {_size_with_bytes(definition.download_size)}",
+           f"on disk:   {_size_with_bytes(definition.disk_size)}"] if definition.derive is None
+          else ["download:  - (derived: made from its inputs, below)"]),
         f"type:      {definition.type}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),

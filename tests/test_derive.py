@@ -374,3 +374,29 @@ def test_a_derived_dataset_is_an_option_of_the_hydra_group(derived_env: Env, tmp
     assert report == {"path": str(folder / "data.copy"), "same": True,
                       "step": "derivesteps:copy", "folder": str(folder)}
     assert runs(tmp_path) == 1
+
+
+@pytest.mark.slow
+def test_gc_waits_for_a_build_and_keeps_what_it_built(derived_env: Env, tmp_path: Path) -> None:
+    from test_processes import finish, wait_for
+
+    old = dmconf.prepare(DERIVED_ID).path.parent
+    define_derived(derived_env, {"tags": TAGS, "suffix": ".bin"})
+    new = derived_env.folder(DERIVED_ID)
+    gate = tmp_path / "gate"
+    builder = cli("prepare", DERIVED_ID, env={"DERIVE_WAIT": str(gate)})
+    wait_for(lambda: runs(tmp_path) == 2, builder, "the step to start")
+    log = tmp_path / "gc.log"
+    with open(log, "w") as stderr:
+        collector = cli("gc", stderr=stderr)
+        try:
+            wait_for(lambda: "waiting for another process" in log.read_text(), collector,
+                     "gc to wait for the builder's lock")
+            assert old.exists() and collector.poll() is None
+        finally:
+            gate.touch()
+        finish(builder)
+        out, _ = finish(collector)
+    assert "(1 unreferenced output(s))" in out and old.name in out
+    assert not old.exists() and (new / "data.bin").exists()
+    assert outputs(derived_env) == [new.name]

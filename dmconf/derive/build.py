@@ -64,8 +64,9 @@ def make(definition: DatasetDefinition, settings: Settings, catalog: Catalog | N
     params = found.validate(derive_of(definition).params, dataset=definition.id,
                             source=definition._source)
     with _storage(definition, folder), _build_locked(definition, settings, key):
-        if not rebuild and output_record(folder, key) is not None:
-            _mark_prepared(definition, folder, settings)  # another process built it meanwhile
+        if not rebuild and output_record(folder, key) is not None:  # built meanwhile
+            if not DatasetState(folder).is_prepared(definition):
+                DatasetState(folder).mark_prepared(definition)
             return folder
         from dmconf.fetch.download import remove_path
         from dmconf.store.assemble import _rename_into_place
