@@ -36,9 +36,11 @@ from dmconf.errors import (
     StorageError,
     UnpackError,
 )
+from dmconf.lock import Locking
 from dmconf.progress import Summary
 from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
+from dmconf.store.layout import LOCKS
 
 if TYPE_CHECKING:
     from dmconf.data.registry import Resolver
@@ -65,8 +67,14 @@ def prepare(
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
+    from dmconf.store.stores import group_shared, make_folders, prepared_elsewhere
 
     require_accepted(definition, settings)  # the publisher's terms first: nothing is fetched
+    elsewhere = prepared_elsewhere(settings, definition)  # a lab's read-only store
+    if elsewhere is not None:
+        typed = build_object(definition, elsewhere, _Others(settings, catalog))
+        check_paths(definition, elsewhere, typed)
+        return typed
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, _Others(settings, catalog))
@@ -89,18 +97,20 @@ def prepare(
         for key, resource in definition.resources.items():
             if not state.has(key, resource):
                 _usable_urls(job, key, resource)  # offline: fail before touching the disk
-        with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=False):
-            folder.mkdir(parents=True, exist_ok=True)
-            state = DatasetState(folder)  # an `rm` may have run while this one waited
-            missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
-            _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
-                     job.cancel)
-            # A type whose data another tool downloads (ir_datasets) does it here, once.
-            download = getattr(typed, "dmconf_download", None)
-            if callable(download):
-                download()
-            DatasetState(folder).mark_prepared(definition)
-            check_paths(definition, folder, typed)
+        with _storage(definition.id, folder), group_shared(settings):
+            make_folders(folder, settings)
+            make_folders(settings.data / LOCKS, settings)
+            with _id_locked(settings, definition, exclusive=False):
+                state = DatasetState(folder)  # an `rm` may have run while this one waited
+                missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+                _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
+                         job.cancel)
+                # A type whose data another tool downloads (ir_datasets) does it here, once.
+                download = getattr(typed, "dmconf_download", None)
+                if callable(download):
+                    download()
+                DatasetState(folder, job.locking).mark_prepared(definition)
+                check_paths(definition, folder, typed)
         log.info("%s", job.summary.line(folder))
     else:
         check_paths(definition, folder, typed)
@@ -114,7 +124,8 @@ def _id_locked(
     from dmconf.store.layout import id_lock
 
     what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
-    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what)
+    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what,
+                     locking=Locking.of(settings))
 
 
 def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
@@ -174,7 +185,10 @@ def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None =
     """Whether a dataset is prepared in the data folder (no network, no hashing)."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
-    return DatasetState(settings.dataset_folder(definition)).is_prepared(definition)
+    from dmconf.store.stores import prepared_elsewhere
+
+    return prepared_elsewhere(settings, definition) is not None or DatasetState(
+        settings.dataset_folder(definition)).is_prepared(definition)
 
 
 def resolve_definition(
@@ -207,8 +221,10 @@ def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
     if not settings.remotes:
         return False
     from dmconf.remote.transfer import prepare_from_remotes
+    from dmconf.store.stores import group_shared
 
-    return prepare_from_remotes(definition, settings)
+    with group_shared(settings):
+        return prepare_from_remotes(definition, settings)
 
 
 @dataclass
@@ -254,9 +270,11 @@ class _Job:
     settings: Settings
     summary: Summary = field(init=False)
     cancel: threading.Event = field(default_factory=threading.Event)
+    locking: Locking = field(init=False)
 
     def __post_init__(self) -> None:
         self.summary = Summary(self.definition.id)
+        self.locking = Locking.of(self.settings)
 
 
 def _run_all(
@@ -306,7 +324,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
     from dmconf.store.reuse import reuse_sibling
 
     definition, folder = job.definition, job.folder
-    lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}")
+    lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}", job.locking)
     with _storage(definition.id, folder), lock:
         if DatasetState(folder).has(key, resource):
             return  # another process prepared it while this one waited
@@ -341,7 +359,8 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 moved = _move_into_place(unpacked, folder / key, key, resource)
                 remove_partial(part)  # before recording: a kill between leaves no stray file
                 if moved:
-                    DatasetState(folder).record(key, sha256, materialised, resource.unpack)
+                    DatasetState(folder, job.locking).record(
+                        key, sha256, materialised, resource.unpack)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
                 remove_partial(part)  # nothing worth resuming: leave no temporary behind
@@ -492,9 +511,9 @@ def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
     copy = f"copy {urls[0]} to {target}, " if resource.unpack == "none" else ""
     raise OfflineError(
         f"{dataset}: resource {key!r} ({target}) is not prepared and DMCONF_OFFLINE forbids the "
-        f"network; run `dmconf prepare {dataset}` where the network is reachable with the same "
-        f"DMCONF_DATA, {copy}or put {urls[0]} on a shared disk and map its URL to that file:// "
-        "path in the settings' mirrors",
+        f"network; on the login node (or any machine with network) run `DMCONF_DATA="
+        f"{job.settings.data} dmconf prepare {dataset}`, {copy}or put {urls[0]} on a shared disk "
+        "and map its URL to that file:// path in the settings' mirrors",
         dataset=dataset, resource=key, url=urls[0], path=str(target),
     )
 

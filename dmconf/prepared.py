@@ -81,7 +81,7 @@ def remove(dataset_id: str, settings: Settings) -> Path:
     ``prepare`` starting meanwhile waits for it. Removes nothing but that id's data: an id that
     is only a prefix of others (``org`` when ``org.a`` exists) is an error.
     """
-    from dmconf.lock import id_locked
+    from dmconf.lock import Locking, id_locked
     from dmconf.store.layout import content_folders, id_folder, id_lock, legacy_folder
 
     _check_id(dataset_id)
@@ -89,7 +89,8 @@ def remove(dataset_id: str, settings: Settings) -> Path:
     if not content_folders(settings, dataset_id) and legacy_folder(settings, dataset_id) is None:
         raise NotPrepared(_nothing_to_remove(dataset_id, settings),
                           dataset=dataset_id, path=str(folder))
-    with id_locked(id_lock(settings, dataset_id), exclusive=True, what=f"removing {dataset_id}"):
+    with id_locked(id_lock(settings, dataset_id), exclusive=True, what=f"removing {dataset_id}",
+                   locking=Locking.of(settings)):
         for version in content_folders(settings, dataset_id):
             shutil.rmtree(version)
         with contextlib.suppress(OSError):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dmconf.checksum import tree_sha256
 from dmconf.derive.key import FORMAT, derive_of, step_of
 from dmconf.errors import DefinitionError, DmconfError, StepFailed, VerificationFailed
+from dmconf.lock import Locking
 from dmconf.state import DatasetState
 from dmconf.store.ownfiles import open_own, read_own
 
@@ -66,12 +67,11 @@ def make(definition: DatasetDefinition, settings: Settings, catalog: Catalog | N
     with _storage(definition, folder), _build_locked(definition, settings, key):
         if not rebuild and output_record(folder, key) is not None:  # built meanwhile
             if not DatasetState(folder).is_prepared(definition):
-                DatasetState(folder).mark_prepared(definition)
+                DatasetState(folder, Locking.of(settings)).mark_prepared(definition)
             return folder
         from dmconf.fetch.download import remove_path
         from dmconf.store.assemble import _rename_into_place
 
-        folder.parent.mkdir(parents=True, exist_ok=True)
         for leftover in leftovers(folder.parent, folder.name):
             remove_path(leftover)
         build = folder.with_name(f".{folder.name}.{_owner()}.build")
@@ -80,7 +80,7 @@ def make(definition: DatasetDefinition, settings: Settings, catalog: Catalog | N
         try:
             log.info("%s: running step %s (version %d)", definition.id, found.path, found.version)
             _run(definition, found.path, lambda: found.function(inputs, build, params))
-            _record(definition, build, key, found.source_sha256())
+            _record(definition, build, key, found.source_sha256(), Locking.of(settings))
             _rename_into_place(build, folder)
         finally:
             remove_path(build)
@@ -161,7 +161,8 @@ def _run(definition: DatasetDefinition, path: str, call: Any) -> None:
         ) from exc
 
 
-def _record(definition: DatasetDefinition, build: Path, key: str, source: str | None) -> None:
+def _record(definition: DatasetDefinition, build: Path, key: str, source: str | None,
+            locking: Locking) -> None:
     """Write the output's record and state into the build folder (before its rename)."""
     from dmconf.derive.key import document_of
 
@@ -174,7 +175,7 @@ def _record(definition: DatasetDefinition, build: Path, key: str, source: str | 
               "tree_sha256": tree_sha256(build, skip=RESERVED)}
     with open_own(build / OUTPUT_FILE, "xb") as out:
         out.write(json.dumps(record, indent=1, sort_keys=True).encode())
-    DatasetState(build).mark_prepared(definition)
+    DatasetState(build, locking).mark_prepared(definition)
 
 
 def _mark_prepared(definition: DatasetDefinition, folder: Path, settings: Settings) -> None:
@@ -185,7 +186,7 @@ def _mark_prepared(definition: DatasetDefinition, folder: Path, settings: Settin
     from dmconf.preparation import _id_locked
 
     with _storage(definition, folder), _id_locked(settings, definition, exclusive=False):
-        DatasetState(folder).mark_prepared(definition)
+        DatasetState(folder, Locking.of(settings)).mark_prepared(definition)
 
 
 def _warn_if_changed(definition: DatasetDefinition, folder: Path, source: str | None) -> None:
@@ -207,16 +208,20 @@ def _warn_if_changed(definition: DatasetDefinition, folder: Path, source: str | 
 @contextmanager
 def _build_locked(definition: DatasetDefinition, settings: Settings, key: str) -> Iterator[None]:
     """The id's lock shared (as prepare takes it: rm and gc wait), then the build lock of
-    this key (one builder)."""
+    this key (one builder), with the settings' lock kind; in a ``shared`` store, what is made
+    meanwhile is the group's too."""
     from dmconf.lock import locked
     from dmconf.preparation import _id_locked
     from dmconf.store.layout import LOCKS
+    from dmconf.store.stores import group_shared, make_folders
 
     lock = settings.data / LOCKS / "derived" / definition.id / f"{folder_key(key)}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with _id_locked(settings, definition, exclusive=False), locked(
-            lock, f"building {definition.id}"):
-        yield
+    with group_shared(settings):
+        make_folders(lock.parent, settings)
+        make_folders(settings.dataset_folder(definition).parent, settings)
+        with _id_locked(settings, definition, exclusive=False), locked(
+                lock, f"building {definition.id}", Locking.of(settings)):
+            yield
 
 
 def folder_key(key: str) -> str:

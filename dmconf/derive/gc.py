@@ -147,8 +147,9 @@ def _remove(folder: Path) -> int:
 
 
 def _id_locked(settings: Settings, dataset_id: str) -> AbstractContextManager[None]:
-    from dmconf.lock import id_locked
+    from dmconf.lock import Locking, id_locked
     from dmconf.store.layout import id_lock
 
     return id_locked(id_lock(settings, dataset_id), exclusive=True,
-                     what=f"collecting unreferenced outputs of {dataset_id}")
+                     what=f"collecting unreferenced outputs of {dataset_id}",
+                     locking=Locking.of(settings))

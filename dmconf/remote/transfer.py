@@ -171,11 +171,13 @@ def install(
     def fetch(entry: Entry, target: Path) -> None:
         fetch_blob(remote, entry, target, f"{definition.id}/{entry.path}", bar.advance)
 
+    from dmconf.lock import Locking
     from dmconf.preparation import _id_locked
 
     try:
         with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
-            built = assemble(definition, manifest, folder, fetch, settings.parallel)
+            built = assemble(definition, manifest, folder, fetch, settings.parallel,
+                             Locking.of(settings))
     finally:
         bar.close()
     return Pulled(folder, manifest.digest(), built)
