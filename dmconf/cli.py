@@ -323,8 +323,10 @@ def _verify(args: argparse.Namespace) -> None:
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        checked = verify(catalog.find(dataset_id), settings)
-        _out(f"{dataset_id}: {len(checked)} resource(s) verified")
+        definition = catalog.find(dataset_id)
+        checked = verify(definition, settings)
+        what = "derived output" if definition.derive else f"{len(checked)} resource(s)"
+        _out(f"{dataset_id}: {what} verified")
 
 
 def _rm(args: argparse.Namespace) -> None:

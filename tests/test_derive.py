@@ -196,7 +196,8 @@ def test_source_change_without_version_bump_warns_once(derived_env: Env, tmp_pat
     assert "changed since" not in err
 
 
-def test_verify_rehashes_the_output_and_du_lists_it(derived_env: Env) -> None:
+def test_verify_rehashes_the_output_and_du_lists_it(derived_env: Env,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from dmconf.cli import main
     from dmconf.prepared import disk_usage, verify
 
@@ -209,7 +210,10 @@ def test_verify_rehashes_the_output_and_du_lists_it(derived_env: Env) -> None:
     with pytest.raises(VerificationFailed, match="prepare --rebuild"):
         verify(dmconf.find(DERIVED_ID), settings)
     assert main(["prepare", "--rebuild", DERIVED_ID]) == 0
-    assert verify(dmconf.find(DERIVED_ID), settings) == {"output": "ok"}
+    assert main(["verify", DERIVED_ID]) == 0
+    assert f"{DERIVED_ID}: derived output verified" in capsys.readouterr().out
+    assert main(["du"]) == 0
+    assert f"{DERIVED_ID}  (derived, {typed.path.parent.name})" in capsys.readouterr().out
 
 
 def test_gc_frees_what_no_definition_references(derived_env: Env, tmp_path: Path,
@@ -275,6 +279,14 @@ def test_bad_inputs_and_params_are_one_clear_error(derived_env: Env) -> None:
     define_derived(derived_env, inputs={"data": "test.copied"})
     with pytest.raises(DefinitionError, match=r"cycle: test\.copied -> test\.copied"):
         dmconf.prepare(DERIVED_ID)
+    derived_env.define("test.nopin", "resources: {a: {url: 'http://127.0.0.1/a'}}\n"
+                       "type: file\ndata: {path: a}\n")
+    define_derived(derived_env, inputs={"data": "test.nopin"})
+    with pytest.raises(DefinitionError, match="resources a have no sha256: their content is "
+                       "unknown"):
+        dmconf.prepare(DERIVED_ID)
+    with pytest.raises(DefinitionError, match="is downloaded, not derived"):
+        dmconf.prepare(SOURCE_ID, rebuild=True)
     derived_env.define("test.both", "derive: {inputs: {a: x}, step: s}\nresources: {a: {url: "
                        "'http://127.0.0.1/a'}}\ntype: file\n")
     with pytest.raises(DefinitionError, match="not both"):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import stat
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,14 +81,12 @@ def collect(settings: Settings, catalog: Catalog | None = None, *, dry_run: bool
 
 
 def _ids(settings: Settings) -> list[str]:
-    """The id folders directly under the data folder (real folders only)."""
+    """The id folders directly under the data folder (real folders, never links)."""
     from dmconf.ids import ID_PATTERN
 
-    try:
-        if not stat.S_ISDIR(os.lstat(settings.data).st_mode):
-            return []
+    try:  # the data folder itself is the user's choice (it may be a link to a scratch disk)
         entries = list(os.scandir(settings.data))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     return sorted(e.name for e in entries
                   if ID_PATTERN.match(e.name) and e.is_dir(follow_symlinks=False))
