@@ -61,7 +61,7 @@ class DatasetConfig:
     prepared_size: Optional[int] = None  # noqa: UP045
     agreement: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
-    derive: Optional[Dict[str, Any]] = None  # noqa: UP006,UP045 (checked by dmconf)
+    derive: Any = None  # a mapping, checked by dmconf (a typed Optional[Dict] merges null as ???)
     type: str = MISSING
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
 
