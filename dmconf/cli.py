@@ -102,33 +102,53 @@ def _parser() -> argparse.ArgumentParser:
     agree.add_argument("id")
     agree.set_defaults(func=_accept)
 
+    adding = commands.add_parser(
+        "add-file", help="use a file you downloaded by hand for a resource, then prepare")
+    adding.add_argument("id")
+    adding.add_argument("resource", help="the resource's key (dmconf info ID lists them)")
+    adding.add_argument("path", type=Path, help="the file you downloaded")
+    adding.set_defaults(func=_add_file)
+
     porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
     porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import lockfile, remote
+    from dmconf.commands import catalog, lockfile, remote
 
     remote.register(commands)
     lockfile.register(commands)
+    catalog.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
+    from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
+
+    add_commands(commands)
     return parser
 
 
 def _accept(args: argparse.Namespace) -> None:
-    from dmconf.agreements import accept
+    from dmconf.agreements import accept, describe_terms
     from dmconf.catalog import Catalog
 
     definition = Catalog.from_settings().find(args.id)
-    if not definition.agreement:
+    if not definition.terms:
         _out(f"{definition.id} asks for no agreement")
         return
-    _out(definition.agreement.strip())
+    _out(describe_terms(definition.terms))
     path = accept(definition)
     _out(f"{definition.id}: accepted (recorded in {path})")
+
+
+def _add_file(args: argparse.Namespace) -> None:
+    from dmconf.manual import add_file
+    from dmconf.settings import load_settings
+
+    settings = load_settings(progress=False) if args.quiet else load_settings()
+    with logs_above_bars(settings):
+        _out(to_json(add_file(args.id, args.resource, args.path, settings=settings)))
 
 
 def _port(args: argparse.Namespace) -> None:
@@ -222,7 +242,7 @@ def _info(args: argparse.Namespace) -> None:
         *([f"download:  {_size_with_bytes(definition.download_size)}",
            f"on disk:   {_size_with_bytes(definition.disk_size)}"] if definition.derive is None
           else ["download:  - (derived: made from its inputs, below)"]),
-        f"type:      {definition.type}",
+        f"type:      {definition.type or f'from {definition.croissant}'}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
@@ -230,7 +250,7 @@ def _info(args: argparse.Namespace) -> None:
         if settings.hydra_group
         else "hydra:     - (hydra_group is off)",
         *([f"terms:     must be accepted (dmconf accept {definition.id})"]
-          if definition.agreement else []),
+          if definition.terms else []),
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
@@ -250,7 +270,11 @@ def _info(args: argparse.Namespace) -> None:
         size = _size_with_bytes(resource.size)
         lines.append(f"  {key}: {size}, unpack {resource.unpack}")
         lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
-        lines.append(f"    url    {resource.url}")
+        if resource.manual:
+            lines.append(f"    manual {' '.join(resource.manual.split())} (file "
+                         f"{resource.filename}; dmconf add-file {definition.id} {key} PATH)")
+        else:
+            lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
 
@@ -317,13 +341,14 @@ def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
 
 def _verify(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
+    from dmconf.preparation import resolve_definition
     from dmconf.prepared import verify
     from dmconf.settings import load_settings
 
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        definition = catalog.find(dataset_id)
+        definition = resolve_definition(dataset_id, settings=settings, catalog=catalog)
         checked = verify(definition, settings)
         what = "derived output" if definition.derive else f"{len(checked)} resource(s)"
         _out(f"{dataset_id}: {what} verified")

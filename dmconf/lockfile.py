@@ -70,7 +70,7 @@ def entry_for(definition: DatasetDefinition, settings: Settings) -> LockEntry:
     manifest = manifest_of(definition, settings.dataset_folder(definition))
     return LockEntry(
         definition=definition.content_digest(), manifest=manifest.digest(),
-        resources={key: LockedSource(url=r.url, sha256=r.sha256, size=r.size)
+        resources={key: LockedSource(url=r.origin, sha256=r.sha256, size=r.size)
                    for key, r in sorted(definition.resources.items())},
     )
 

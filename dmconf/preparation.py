@@ -28,6 +28,7 @@ from dmconf.catalog import Catalog
 from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
+    AccessDenied,
     ChecksumMismatch,
     DefinitionError,
     DmconfError,
@@ -209,6 +210,10 @@ def resolve_definition(
     else:
         catalog = catalog or Catalog.from_settings(settings)
         definition = catalog.find(dataset)
+    if definition.croissant is not None:  # resources and data from Croissant metadata
+        from dmconf.croissant.resolve import resolve_croissant
+
+        definition = resolve_croissant(definition, settings or load_settings())
     if definition.derive is not None:
         from dmconf.derive.key import bind
 
@@ -255,7 +260,7 @@ def build_object(
     """
     from dmconf.data.registry import build, resolve_type
 
-    cls = resolve_type(definition.type, f"{definition.source}: type")
+    cls = resolve_type(definition.type or "generic", f"{definition.source}: type")
     return build(
         definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
     )
@@ -445,7 +450,13 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
     log.info("%s: downloading %s", job.definition.id, url)
     fetcher = fetcher_for(url)(job.settings)
     for last_chance in (False, True):
-        with_retries(lambda: fetcher.fetch(url, download), job.settings, lambda: download.size)
+        try:
+            with_retries(lambda: fetcher.fetch(url, download), job.settings,
+                         lambda: download.size)
+        except DownloadError as exc:
+            if exc.fields.get("status") in (401, 403):
+                raise _access_denied(job, key, url, exc) from None
+            raise
         resumed = download.resumed
         try:
             _verify(job, key, resource, url, download)
@@ -455,6 +466,20 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
             if last_chance or not resumed:
                 raise
             log.warning("%s: the resumed download of %s does not match; starting over", url, key)
+
+
+def _access_denied(job: _Job, key: str, url: str, exc: DownloadError) -> AccessDenied:
+    """A 401 or 403 as one line: the dataset, who answered, the rule tried, how to add one."""
+    from dmconf.credentials import how_to_add, origin_of
+
+    answered = exc.fields.get("answered") or url
+    _, host, port = origin_of(answered)
+    shown = host if port in (None, 80, 443) else f"{host}:{port}"
+    return AccessDenied(
+        dataset=job.definition.id, resource=key, url=url, host=shown,
+        status=exc.fields["status"], credential=exc.fields.get("credential"),
+        advice=exc.fields.get("advice") or how_to_add(answered),
+    )
 
 
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
@@ -500,9 +525,18 @@ def _check_unpinned(
 
 
 def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
-    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones."""
+    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones.
+
+    A file the user put in the dataset's manual folder comes first; a ``manual`` resource has
+    nothing else, and is never requested from the network.
+    """
+    from dmconf.manual import dropped_file
+
+    dropped = dropped_file(job.settings, job.definition, key, resource)
     urls = [_rewrite(url, job.settings.mirrors) for url in resource.urls]
-    if not job.settings.offline:
+    if dropped is not None:
+        urls.insert(0, dropped.as_uri())
+    if not job.settings.offline or resource.manual:
         return urls
     local = [url for url in urls if url.lower().startswith("file://")]
     if local:

@@ -144,7 +144,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     """
     from dmconf.derive.build import is_output
     from dmconf.remote import STORE
-    from dmconf.store.layout import LOCKS, is_content_key
+    from dmconf.store.layout import LOCKS, MANUAL, is_content_key
 
     found: list[PreparedDataset] = []
     if not settings.data.is_dir():
@@ -152,7 +152,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     for root, dirs, files in os.walk(settings.data):
         folder = Path(root)
         if folder == settings.data:
-            dirs[:] = [d for d in dirs if d not in (LOCKS, STORE)]  # STORE: `dmconf copy`'s
+            dirs[:] = [d for d in dirs if d not in (LOCKS, MANUAL, STORE)]  # STORE: `copy`'s
         if STATE_FILE not in files:
             continue
         dirs.clear()  # a dataset folder holds no other dataset

@@ -35,7 +35,6 @@ SHORT_NAMES: dict[str, str] = {
     "idx-image": "dmconf.data.image:IDXImage",
     "mat-array": "dmconf.data.tensor:MatArray",
     "npy": "dmconf.data.tensor:NpyArray",
-    "parquet": "dmconf.data.tabular:ParquetTable",
     "labelled-files": "dmconf.data.ml:LabelledFiles",
     "image-folder": "dmconf.data.image:ImageFolder",
     "image-records": "dmconf.data.image:ImageRecords",
@@ -55,6 +54,9 @@ SHORT_NAMES: dict[str, str] = {
     "triplets": "dmconf.data.ir:Triplets",
     "ir-collection": "dmconf.data.ir:IRCollection",
     "word-vectors": "dmconf.data.embeddings:WordVectors",
+    "file-set": "dmconf.data.records:FileSet",
+    "parquet": "dmconf.data.records:ParquetTable",
+    "records": "dmconf.data.records:Records",
 }
 
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
-from dmconf.data import File
 from dmconf.data.reading import require
 from dmconf.data.text import TextTable
 from dmconf.errors import DataFormatError
@@ -19,7 +18,7 @@ from dmconf.errors import DataFormatError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ParquetTable", "Table"]
+__all__ = ["Table"]
 
 # Column dtypes a definition may declare; `str` columns stay text (numpy: unicode).
 DTYPES = {"str", "int", "float", "bool", "int64", "int32", "float64", "float32"}
@@ -95,19 +94,3 @@ class Table(TextTable):
         pandas = require("pandas", "tabular", f"reading {self.path.name} as a DataFrame")
         return pandas.DataFrame.from_records(list(self.records()))
 
-
-
-class ParquetTable(File):
-    """A Parquet file (what the ``csv-to-parquet`` step writes); read with pyarrow (the
-    ``parquet`` extra)."""
-
-    def to_arrow(self) -> Any:
-        """The whole table as a ``pyarrow.Table``."""
-        require("pyarrow", "parquet", "reading Parquet files")
-        from pyarrow import parquet
-
-        return parquet.read_table(self.path)
-
-    def to_pandas(self) -> Any:
-        """The whole table as a pandas ``DataFrame``."""
-        return self.to_arrow().to_pandas()
