@@ -92,7 +92,12 @@ class Entry:
         # Imported here: building the pydantic models costs more than listing a catalogue.
         from dmconf.definition import load_definition_file
 
-        return load_definition_file(self.path, self.id)
+        definition = load_definition_file(self.path, self.id)
+        if definition.croissant is not None:  # every user of an id sees the files it names
+            from dmconf.croissant.resolve import resolve_croissant
+
+            definition = resolve_croissant(definition, load_settings())
+        return definition
 
     def metadata(self) -> dict[str, Any]:
         """name, description, tags, tasks, licence, splits and the download size, read from the

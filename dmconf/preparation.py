@@ -28,6 +28,7 @@ from dmconf.catalog import Catalog
 from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
+    AccessDenied,
     ChecksumMismatch,
     DefinitionError,
     DmconfError,
@@ -57,8 +58,13 @@ def prepare(
     *,
     settings: Settings | None = None,
     catalog: Catalog | None = None,
+    rebuild: bool = False,
 ) -> BaseModel:
-    """Download what is missing of a dataset, verify it, and return its typed object."""
+    """Download what is missing of a dataset, verify it, and return its typed object.
+
+    A derived dataset is built from its inputs instead (:mod:`dmconf.derive`); ``rebuild``
+    runs its step again even when its output exists.
+    """
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
@@ -73,6 +79,17 @@ def prepare(
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, _Others(settings, catalog))
+    if definition.derive is not None:
+        from dmconf.derive.build import make
+
+        make(definition, settings, catalog, rebuild=rebuild)
+        check_paths(definition, folder, typed)
+        return typed
+    if rebuild:
+        raise DefinitionError(
+            "is downloaded, not derived: only derived datasets are rebuilt (`dmconf verify` "
+            f"checks a download; `dmconf rm {definition.id}` then prepare fetches it again)",
+            dataset=definition.id, path=definition._source)
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
     if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
@@ -181,12 +198,27 @@ def resolve_definition(
     settings: Settings | None = None,
     catalog: Catalog | None = None,
 ) -> DatasetDefinition:
-    """A definition from an id (looked up in the catalogue), a mapping, or a definition."""
+    """A definition from an id (looked up in the catalogue), a mapping, or a definition.
+
+    A derived definition's key is computed against the same catalogue (its inputs' ids are
+    looked up there).
+    """
     if isinstance(dataset, DatasetDefinition):
-        return dataset
-    if isinstance(dataset, Mapping):
-        return DatasetDefinition.from_mapping(dataset)
-    return (catalog or Catalog.from_settings(settings)).find(dataset)
+        definition = dataset
+    elif isinstance(dataset, Mapping):
+        definition = DatasetDefinition.from_mapping(dataset)
+    else:
+        catalog = catalog or Catalog.from_settings(settings)
+        definition = catalog.find(dataset)
+    if definition.croissant is not None:  # resources and data from Croissant metadata
+        from dmconf.croissant.resolve import resolve_croissant
+
+        definition = resolve_croissant(definition, settings or load_settings())
+    if definition.derive is not None:
+        from dmconf.derive.key import bind
+
+        bind(definition, catalog, settings)
+    return definition
 
 
 def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
@@ -228,7 +260,7 @@ def build_object(
     """
     from dmconf.data.registry import build, resolve_type
 
-    cls = resolve_type(definition.type, f"{definition.source}: type")
+    cls = resolve_type(definition.type or "generic", f"{definition.source}: type")
     return build(
         definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
     )
@@ -418,7 +450,13 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
     log.info("%s: downloading %s", job.definition.id, url)
     fetcher = fetcher_for(url)(job.settings)
     for last_chance in (False, True):
-        with_retries(lambda: fetcher.fetch(url, download), job.settings, lambda: download.size)
+        try:
+            with_retries(lambda: fetcher.fetch(url, download), job.settings,
+                         lambda: download.size)
+        except DownloadError as exc:
+            if exc.fields.get("status") in (401, 403):
+                raise _access_denied(job, key, url, exc) from None
+            raise
         resumed = download.resumed
         try:
             _verify(job, key, resource, url, download)
@@ -428,6 +466,20 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
             if last_chance or not resumed:
                 raise
             log.warning("%s: the resumed download of %s does not match; starting over", url, key)
+
+
+def _access_denied(job: _Job, key: str, url: str, exc: DownloadError) -> AccessDenied:
+    """A 401 or 403 as one line: the dataset, who answered, the rule tried, how to add one."""
+    from dmconf.credentials import how_to_add, origin_of
+
+    answered = exc.fields.get("answered") or url
+    _, host, port = origin_of(answered)
+    shown = host if port in (None, 80, 443) else f"{host}:{port}"
+    return AccessDenied(
+        dataset=job.definition.id, resource=key, url=url, host=shown,
+        status=exc.fields["status"], credential=exc.fields.get("credential"),
+        advice=exc.fields.get("advice") or how_to_add(answered),
+    )
 
 
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
@@ -473,9 +525,18 @@ def _check_unpinned(
 
 
 def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
-    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones."""
+    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones.
+
+    A file the user put in the dataset's manual folder comes first; a ``manual`` resource has
+    nothing else, and is never requested from the network.
+    """
+    from dmconf.manual import dropped_file
+
+    dropped = dropped_file(job.settings, job.definition, key, resource)
     urls = [_rewrite(url, job.settings.mirrors) for url in resource.urls]
-    if not job.settings.offline:
+    if dropped is not None:
+        urls.insert(0, dropped.as_uri())
+    if not job.settings.offline or resource.manual:
         return urls
     local = [url for url in urls if url.lower().startswith("file://")]
     if local:

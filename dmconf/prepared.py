@@ -22,7 +22,7 @@ from dmconf.errors import NotPrepared, SettingsError, VerificationFailed
 from dmconf.settings import Settings
 from dmconf.state import STATE_FILE, DatasetState
 
-__all__ = ["PreparedDataset", "disk_usage", "remove", "verify"]
+__all__ = ["PreparedDataset", "disk_usage", "folder_size", "remove", "verify"]
 
 
 def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
@@ -33,6 +33,10 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
     """
     from dmconf.preparation import _adopt_legacy
 
+    if definition.derive is not None:
+        from dmconf.derive.build import verify_output
+
+        return verify_output(definition, settings)
     _adopt_legacy(settings, definition)
     folder = settings.dataset_folder(definition)
     state = DatasetState(folder)
@@ -135,6 +139,7 @@ class PreparedDataset:
     folder: Path
     size: int
     complete: bool  # every resource recorded, and the dataset marked prepared
+    derived: bool = False  # the output of a step (dmconf.derive), not a download
 
 
 def disk_usage(settings: Settings) -> list[PreparedDataset]:
@@ -143,8 +148,9 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     Sizes count every file, partial downloads included, without following links. Folders of
     dmconf's first layout (``com/lecun/mnist``) are listed too, until a ``prepare`` adopts them.
     """
+    from dmconf.derive.build import is_output
     from dmconf.remote import STORE
-    from dmconf.store.layout import LOCKS, is_content_key
+    from dmconf.store.layout import LOCKS, MANUAL, is_content_key
 
     found: list[PreparedDataset] = []
     if not settings.data.is_dir():
@@ -152,7 +158,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     for root, dirs, files in os.walk(settings.data):
         folder = Path(root)
         if folder == settings.data:
-            dirs[:] = [d for d in dirs if d not in (LOCKS, STORE)]  # STORE: `dmconf copy`'s
+            dirs[:] = [d for d in dirs if d not in (LOCKS, MANUAL, STORE)]  # STORE: `copy`'s
         if STATE_FILE not in files:
             continue
         dirs.clear()  # a dataset folder holds no other dataset
@@ -160,12 +166,14 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
         current = len(relative) == 2 and is_content_key(relative[1])
         found.append(PreparedDataset(
             id=relative[0] if current else ".".join(relative), folder=folder,
-            size=_size(folder), complete=DatasetState(folder).digest is not None,
+            size=folder_size(folder), complete=DatasetState(folder).digest is not None,
+            derived=current and is_output(folder),
         ))
     return sorted(found, key=lambda d: (d.id, str(d.folder)))
 
 
-def _size(folder: Path) -> int:
+def folder_size(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (links counted, never followed)."""
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from dmconf.credentials.rules import CredentialRule
 from dmconf.errors import SettingsError, describe_validation
 from dmconf.settings_sources import (
     DEFAULT_HYDRA_GROUP,
@@ -143,6 +144,10 @@ class Settings(BaseModel):
     )
     remotes: tuple[str, ...] = Field(
         default=(), description="names of remotes that prepare tries, in order, before the URLs"
+    )
+    credentials: dict[str, CredentialRule] = Field(
+        default_factory=dict,
+        description="per-URL-prefix rules naming where a secret is kept (dmconf.credentials)",
     )
 
     @model_validator(mode="after")

@@ -126,6 +126,11 @@ def _fill(config: Any) -> None:
     from dmconf.api import find
 
     definition = find(dataset_id)
+    from dmconf.agreements import require_accepted
+    from dmconf.settings import load_settings
+
+    # A job must never wait for an answer: unaccepted terms fail here, in the driver.
+    require_accepted(definition, load_settings())
     digest = content_digest(definition)
     given = config.digest
     if given is not None and given != digest and "_dmconf_filled_for" not in config.__dict__:
@@ -169,6 +174,11 @@ def content_digest(definition: DatasetDefinition) -> str:
     Without a checksum, nothing says what the resource contains: two different files would get
     one identity. Catalogue entries always carry checksums; local definitions may not.
     """
+    if definition.croissant is not None:  # its content is what the Croissant metadata lists
+        from dmconf.croissant.resolve import resolve_croissant
+        from dmconf.settings import load_settings
+
+        definition = resolve_croissant(definition, load_settings())
     unpinned = sorted(key for key, r in definition.resources.items() if r.sha256 is None)
     if unpinned:
         raise DefinitionError(

@@ -12,7 +12,7 @@ from dmconf.errors import DataFormatError, NotPrepared
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["IDX", "MatArray"]
+__all__ = ["IDX", "MatArray", "NpyArray"]
 
 # IDX element type codes (third byte of the magic number) and their big-endian numpy dtypes.
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -106,3 +106,22 @@ class MatArray(File):
             raise DataFormatError(f"{self.path} has no variable {self.key!r} ({names})",
                                   path=str(self.path))
         return content[self.key]
+
+
+class NpyArray(File):
+    """A numpy ``.npy`` file (what the ``idx-to-npy`` step writes)."""
+
+    def data(self) -> np.ndarray:
+        """The array, memory-mapped read-only."""
+        import numpy as np
+
+        if not self.path.exists():
+            raise NotPrepared(
+                f"{self.path} does not exist: prepare the dataset first (dmconf prepare ID)",
+                path=str(self.path),
+            )
+        try:
+            return np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            raise DataFormatError(f"{self.path} is not a .npy array ({exc})",
+                                  path=str(self.path)) from None
