@@ -44,7 +44,7 @@ def is_accepted(definition: DatasetDefinition, settings: Settings) -> bool:
     """Whether this user accepted the terms (or the dataset has none)."""
     if not definition.terms:
         return True
-    return definition.id in settings.accepted or definition.id in _recorded()
+    return definition.dataset_id in settings.accepted or definition.dataset_id in _recorded()
 
 
 def require_accepted(definition: DatasetDefinition, settings: Settings) -> None:
@@ -68,7 +68,7 @@ def accept(definition: DatasetDefinition) -> Path:
 
     path = agreements_file()
     recorded = _recorded()
-    recorded[definition.id] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    recorded[definition.dataset_id] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="prepare exactly what dmconf.lock records (all of it without IDs)")
     prepare.add_argument("--lock-file", default="dmconf.lock", metavar="FILE",
                          help="the lock file for --locked (default: ./dmconf.lock)")
+    prepare.add_argument("--rebuild", action="store_true",
+                         help="derived datasets: run their step again, replacing the output")
     prepare.set_defaults(func=_prepare)
 
     verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
@@ -90,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     usage = commands.add_parser("du", help="prepared datasets and the disk space they use")
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
+
+    collect = commands.add_parser(
+        "gc", help="remove derived outputs that no definition references any more")
+    collect.add_argument("--dry-run", action="store_true", help="only list what would go")
+    collect.set_defaults(func=_gc)
 
     agree = commands.add_parser("accept", help="accept a dataset's data-use terms (per user)")
     agree.add_argument("id")
@@ -107,11 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import catalog, lockfile, remote
+    from dmconf.commands import catalog, lockfile, paths, remote
 
     remote.register(commands)
     lockfile.register(commands)
     catalog.register(commands)
+    paths.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
@@ -229,11 +237,13 @@ def _info(args: argparse.Namespace) -> None:
         f"homepage:  {definition.homepage or '-'}",
         f"license:   {definition.license or '-'}",
         f"version:   {definition.version or '-'}",
+        *_declared(definition),
         f"tags:      {', '.join(definition.tags) or '-'}",
         f"tasks:     {', '.join(definition.tasks) or '-'}",
         f"splits:    {splits or '-'}",
-        f"download:  {_size_with_bytes(definition.download_size)}",
-        f"on disk:   {_size_with_bytes(definition.disk_size)}",
+        *([f"download:  {_size_with_bytes(definition.download_size)}",
+           f"on disk:   {_size_with_bytes(definition.disk_size)}"] if definition.derive is None
+          else ["download:  - (derived: made from its inputs, below)"]),
         f"type:      {definition.type or f'from {definition.croissant}'}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
@@ -248,6 +258,13 @@ def _info(args: argparse.Namespace) -> None:
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
     else:
         lines.append("citation:  -")
+    if definition.derive is not None:
+        derive = definition.derive
+        lines += [f"derive:    step {derive.step}"
+                  + (f" (version {derive.version})" if derive.version is not None else ""),
+                  *(f"  input {name}: {i.dataset}" + (f" part {i.part}" if i.part else "")
+                    for name, i in derive.inputs.items()),
+                  *(f"  param {k}: {v}" for k, v in derive.params.items())]
     lines += [
         "resources:",
     ]
@@ -262,6 +279,23 @@ def _info(args: argparse.Namespace) -> None:
             lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
+
+
+def _declared(definition: Any) -> list[str]:
+    """``info``'s lines for the versions and variants a definition declares (ID@V, ID:NAME)."""
+    from dmconf.refs import Semver
+
+    def listed(names: list[str], default: str | None) -> str:
+        return ", ".join(f"{n} (default)" if n == default else n for n in names)
+
+    newest_first = sorted(definition.versions, key=lambda v: Semver(v).key(), reverse=True)
+    return [
+        *([f"versions:  {listed(newest_first, definition.version)}"] if newest_first else []),
+        *([f"variants:  {listed(sorted(definition.variants), definition.variant)}"]
+          if definition.variants else []),
+        *([f"variant:   {definition.variant}"] if definition.variant and not definition.variants
+          else []),
+    ]
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -309,7 +343,8 @@ def _prepare(args: argparse.Namespace) -> None:
                 _out(to_json(typed))
             return
         for dataset_id in args.ids:
-            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog,
+                                 rebuild=args.rebuild)))
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
@@ -332,9 +367,10 @@ def _verify(args: argparse.Namespace) -> None:
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        checked = verify(resolve_definition(dataset_id, settings=settings, catalog=catalog),
-                         settings)
-        _out(f"{dataset_id}: {len(checked)} resource(s) verified")
+        definition = resolve_definition(dataset_id, settings=settings, catalog=catalog)
+        checked = verify(definition, settings)
+        what = "derived output" if definition.derive else f"{len(checked)} resource(s)"
+        _out(f"{dataset_id}: {what} verified")
 
 
 def _rm(args: argparse.Namespace) -> None:
@@ -354,14 +390,29 @@ def _du(args: argparse.Namespace) -> None:
 
     found = disk_usage(load_settings())
     if args.json:
-        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete}
-                for d in found]
+        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete,
+                 "derived": d.derived} for d in found]
         _out(json.dumps(rows, indent=2))
         return
     for item in found:
         partial = "" if item.complete else "  (not fully prepared)"
-        _out(f"{human_size(item.size):>10}  {item.id}{partial}")
+        derived = f"  (derived, {item.folder.name})" if item.derived else ""
+        _out(f"{human_size(item.size):>10}  {item.id}{derived}{partial}")
     _out(f"{human_size(sum(d.size for d in found)):>10}  total")
+
+
+def _gc(args: argparse.Namespace) -> None:
+    from dmconf.derive.gc import collect
+    from dmconf.progress import human_size
+    from dmconf.settings import load_settings
+
+    result = collect(load_settings(), dry_run=args.dry_run)
+    for reason in result.kept:
+        logging.getLogger("dmconf").warning("%s", reason)
+    for dataset_id, folder, size in result.removed:
+        _out(f"{human_size(size):>10}  {dataset_id}  {folder.name}")
+    verb = "would free" if args.dry_run else "freed"
+    _out(f"{verb} {human_size(result.freed)} ({len(result.removed)} unreferenced output(s))")
 
 
 def to_json(obj: Any) -> str:

@@ -28,8 +28,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dmconf.derive.spec import Derive
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
+from dmconf.selection import Preset
 
 __all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
@@ -224,7 +226,17 @@ class DatasetDefinition(BaseModel):
         default=None, description="SPDX licence expression (LicenseRef-NAME where SPDX has none)"
     )
     citation: str | None = Field(default=None, description="how to cite it, as one BibTeX entry")
-    version: str | None = Field(default=None, description="the publisher's version")
+    version: str | None = Field(
+        default=None, description="the publisher's version (semantic, MAJOR.MINOR.PATCH, when "
+        "`versions` declares others)")
+    variant: str | None = Field(
+        default=None, description="the name of the variant the top-level fields describe")
+    versions: dict[str, Preset] = Field(
+        default_factory=dict, description="every version (`id@2.1`): notes, and the fields that "
+        "differ from the top-level ones")
+    variants: dict[str, Preset] = Field(
+        default_factory=dict, description="named variants (`id:small`): notes, and the fields "
+        "that differ from the top-level ones")
     tags: list[str] = Field(default_factory=list, description="domain and kind: image, text...")
     tasks: list[str] = Field(default_factory=list, description="what it is used for")
     splits: dict[str, NonNegativeInt] = Field(
@@ -246,6 +258,10 @@ class DatasetDefinition(BaseModel):
         "that this definition leaves out; read when the dataset is prepared",
     )
     resources: dict[str, Resource] = Field(default_factory=dict)
+    derive: Derive | None = Field(
+        default=None, description="instead of resources: a step that makes this dataset from "
+        "others (see dmconf.derive)",
+    )
     type: str | None = Field(
         default=None, validate_default=True,
         description="registered short name or dotted path of a pydantic model (required "
@@ -257,6 +273,8 @@ class DatasetDefinition(BaseModel):
 
     # Where the definition was read from, for messages; not part of its content.
     _source: str | None = PrivateAttr(default=None)
+    # A derived dataset's key (dmconf.derive.key), once computed against a catalogue.
+    _derived_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +284,13 @@ class DatasetDefinition(BaseModel):
         ):
             raise ValueError("`url` and `homepage` both given and different: keep `homepage`")
         return values
+
+    @model_validator(mode="after")
+    def _resources_or_derive(self) -> DatasetDefinition:
+        if self.derive is not None and self.resources:
+            raise ValueError("a definition has `resources:` (to download) or `derive:` (to make "
+                             "from other datasets), not both")
+        return self
 
     @field_validator("type")
     @classmethod
@@ -310,9 +335,32 @@ class DatasetDefinition(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        from dmconf.refs import base_id
+
+        if not ID_PATTERN.match(base_id(value)):
             raise ValueError("expected dot-separated names of letters, digits, '_' and '-'")
         return value
+
+    @model_validator(mode="after")
+    def _check_selection(self) -> DatasetDefinition:
+        """A canonical id names the version and variant its fields hold; a plain one may
+        declare others (:mod:`dmconf.selection`)."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import check_declarations
+
+        if self.is_plain:
+            check_declarations(self)
+            return self
+        ref = parse_ref(self.id)
+        if ref.version is not None and ref.version != self.version:
+            raise ValueError(f"id {self.id} names version {ref.version}, the fields hold "
+                             f"version {self.version}")
+        if ref.variant is not None and ref.variant != self.variant:
+            raise ValueError(f"id {self.id} names variant {ref.variant}, the fields hold "
+                             f"variant {self.variant}")
+        if self.versions or self.variants:
+            raise ValueError(f"id {self.id} is one version and variant: it declares no others")
+        return self
 
     @field_validator("resources")
     @classmethod
@@ -324,6 +372,29 @@ class DatasetDefinition(BaseModel):
                     "'-', '.'; not starting with '.')"
                 )
         return value
+
+    @property
+    def dataset_id(self) -> str:
+        """The id without version or variant: the catalogue entry, and the folder and locks
+        of every version and variant in the data folder (``org.x.ds`` for ``org.x.ds:small``)."""
+        from dmconf.refs import base_id
+
+        return base_id(self.id)
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether this is the default version and variant (its id names neither)."""
+        return self.dataset_id == self.id
+
+    def select(self, reference: str) -> DatasetDefinition:
+        """The version and variant ``reference`` names (``id@2.1:small``, ``@2``, ``:small``
+        or the plain id), as a definition whose ``id`` is canonical."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import select
+
+        if reference.startswith(("@", ":", "+")):
+            reference = self.dataset_id + reference
+        return select(self, parse_ref(reference))
 
     @property
     def source(self) -> str:
@@ -366,7 +437,11 @@ class DatasetDefinition(BaseModel):
 
         Never depends on URLs, mirrors, descriptions or local folders, so it names the same
         content on every machine (experimaestro identities and the prepared marker use it).
+        A derived dataset's has its key (its inputs' content digests, step, version and
+        parameters: :mod:`dmconf.derive.key`) in place of resources.
         """
+        if self.derive is not None:
+            return self._derived_digest()
         content = {
             "id": self.id,
             "type": self.type,
@@ -379,6 +454,21 @@ class DatasetDefinition(BaseModel):
                 for key, r in sorted(self.resources.items())
             },
         }
+        encoded = json.dumps(content, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    def derived_key(self) -> str:
+        """A derived dataset's key, computed with the default catalogue unless
+        :func:`dmconf.derive.key.bind` computed it against another one first."""
+        if self._derived_key is not None:
+            return self._derived_key
+        from dmconf.derive.key import bind
+
+        return bind(self)
+
+    def _derived_digest(self) -> str:
+        content = {"id": self.id, "type": self.type, "data": self.data,
+                   "derived": self.derived_key()}
         encoded = json.dumps(content, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 

@@ -5,6 +5,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
 
     DmconfError
     ├── DatasetNotFound (KeyError)        unknown id; carries close matches
+    ├── InvalidReference (ValueError)     a malformed ID@VERSION:VARIANT, or one not declared
     ├── DuplicateDataset (ValueError)     one id defined in two places
     ├── DefinitionError (ValueError)      a definition file or field is wrong
     ├── SettingsError (ValueError)        the settings file or an environment variable is wrong
@@ -24,6 +25,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── CorruptBlob (ValueError)          a blob's bytes do not match its sha256 (remote or local)
     ├── LockMismatch (ValueError)         a definition or prepared data differs from dmconf.lock
     ├── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    ├── StepFailed (RuntimeError)         a derived dataset's step raised; nothing was kept
     └── AgreementRequired (PermissionError) the dataset's data-use terms are not accepted yet
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
@@ -48,6 +50,7 @@ __all__ = [
     "DmconfError",
     "DownloadError",
     "DuplicateDataset",
+    "InvalidReference",
     "LockMismatch",
     "ManualDownloadRequired",
     "MissingExtra",
@@ -55,6 +58,7 @@ __all__ = [
     "OfflineError",
     "RemoteError",
     "SettingsError",
+    "StepFailed",
     "StorageError",
     "UnpackError",
     "VerificationFailed",
@@ -104,6 +108,14 @@ class DatasetNotFound(DmconfError, KeyError):
 
     # KeyError.__str__ would quote the message; keep it readable.
     __str__ = DmconfError.__str__
+
+
+class InvalidReference(DmconfError, ValueError):
+    """A dataset reference (``ID[@VERSION][:VARIANT]``) is malformed, or names a version or
+    variant that the dataset does not declare."""
+
+    def __init__(self, reference: str, problem: str) -> None:
+        super().__init__(f"{reference}: {problem}", reference=reference, problem=problem)
 
 
 class DuplicateDataset(DmconfError, ValueError):
@@ -301,6 +313,10 @@ class NotPrepared(DmconfError, FileNotFoundError):
     """Data was asked for before its dataset was prepared."""
 
 
+class StepFailed(DmconfError, RuntimeError):
+    """The step of a derived dataset raised; its temporary output was removed, nothing adopted."""
+
+
 class AgreementRequired(DmconfError, PermissionError):
     """A dataset's publisher asks users to accept terms; this user has not yet (``terms``)."""
 
@@ -330,7 +346,9 @@ def describe_validation(errors: list[Any], prefix: str = "") -> str:
         if len(shown) > 60:
             shown = shown[:57] + "..."
         what = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "missing":
+        if not loc:  # a check of the whole model: its message says it all
+            parts.append(what)
+        elif err.get("type") == "missing":
             parts.append(f"field {loc}: required but missing")
         elif err.get("type") == "extra_forbidden":
             parts.append(f"field {loc}: unknown field (check its spelling)")

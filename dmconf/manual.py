@@ -45,7 +45,7 @@ def dropped_file(settings: Settings, definition: DatasetDefinition, key: str,
     resource without one, raise :class:`ManualDownloadRequired`."""
     from dmconf.store.layout import manual_folder
 
-    folder = manual_folder(settings, definition.id)
+    folder = manual_folder(settings, definition.dataset_id)
     path = folder / resource.local_name
     if path.is_file():
         return path
@@ -88,7 +88,7 @@ def add_file(dataset: str, key: str, path: Path, *, settings: Settings | None = 
             f"{definition.id}: {path} has {size} bytes, resource {key!r} has {resource.size}: "
             "not the file the definition describes; nothing was copied",
             dataset=definition.id, resource=key, path=str(path))
-    folder = manual_folder(settings, definition.id)
+    folder = manual_folder(settings, definition.dataset_id)
     target = folder / resource.local_name
     temporary = folder / f".{resource.local_name}.{os.getpid()}.add"
     try:

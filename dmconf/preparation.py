@@ -58,8 +58,13 @@ def prepare(
     *,
     settings: Settings | None = None,
     catalog: Catalog | None = None,
+    rebuild: bool = False,
 ) -> BaseModel:
-    """Download what is missing of a dataset, verify it, and return its typed object."""
+    """Download what is missing of a dataset, verify it, and return its typed object.
+
+    A derived dataset is built from its inputs instead (:mod:`dmconf.derive`); ``rebuild``
+    runs its step again even when its output exists.
+    """
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
@@ -74,6 +79,17 @@ def prepare(
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, _Others(settings, catalog))
+    if definition.derive is not None:
+        from dmconf.derive.build import make
+
+        make(definition, settings, catalog, rebuild=rebuild)
+        check_paths(definition, folder, typed)
+        return typed
+    if rebuild:
+        raise DefinitionError(
+            "is downloaded, not derived: only derived datasets are rebuilt (`dmconf verify` "
+            f"checks a download; `dmconf rm {definition.id}` then prepare fetches it again)",
+            dataset=definition.id, path=definition._source)
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
     if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
@@ -109,7 +125,7 @@ def _id_locked(
     from dmconf.store.layout import id_lock
 
     what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
-    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what,
+    return id_locked(id_lock(settings, definition.dataset_id), exclusive=exclusive, what=what,
                      locking=Locking.of(settings))
 
 
@@ -117,7 +133,7 @@ def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     """Move a folder of dmconf's first layout into place (a rename, no download)."""
     from dmconf.store.layout import adopt_legacy, legacy_folder
 
-    if legacy_folder(settings, definition.id) is None:
+    if legacy_folder(settings, definition.dataset_id) is None:
         return
     folder = settings.dataset_folder(definition)
     with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=True):
@@ -182,17 +198,26 @@ def resolve_definition(
     settings: Settings | None = None,
     catalog: Catalog | None = None,
 ) -> DatasetDefinition:
-    """A definition from an id (looked up in the catalogue), a mapping, or a definition."""
+    """A definition from an id (looked up in the catalogue), a mapping, or a definition.
+
+    A derived definition's key is computed against the same catalogue (its inputs' ids are
+    looked up there).
+    """
     if isinstance(dataset, DatasetDefinition):
         definition = dataset
     elif isinstance(dataset, Mapping):
         definition = DatasetDefinition.from_mapping(dataset)
     else:
-        definition = (catalog or Catalog.from_settings(settings)).find(dataset)
+        catalog = catalog or Catalog.from_settings(settings)
+        definition = catalog.find(dataset)
     if definition.croissant is not None:  # resources and data from Croissant metadata
         from dmconf.croissant.resolve import resolve_croissant
 
         definition = resolve_croissant(definition, settings or load_settings())
+    if definition.derive is not None:
+        from dmconf.derive.key import bind
+
+        bind(definition, catalog, settings)
     return definition
 
 

@@ -22,7 +22,7 @@ from dmconf.errors import NotPrepared, SettingsError, VerificationFailed
 from dmconf.settings import Settings
 from dmconf.state import STATE_FILE, DatasetState
 
-__all__ = ["PreparedDataset", "disk_usage", "remove", "verify"]
+__all__ = ["PreparedDataset", "disk_usage", "folder_size", "remove", "verify"]
 
 
 def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
@@ -33,6 +33,10 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
     """
     from dmconf.preparation import _adopt_legacy
 
+    if definition.derive is not None:
+        from dmconf.derive.build import verify_output
+
+        return verify_output(definition, settings)
     _adopt_legacy(settings, definition)
     folder = settings.dataset_folder(definition)
     state = DatasetState(folder)
@@ -65,6 +69,12 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
 
 
 def _check_id(dataset_id: str) -> None:
+    from dmconf.refs import base_id
+
+    plain = base_id(dataset_id)
+    if plain != dataset_id and ID_PATTERN.match(plain):
+        raise SettingsError(f"{dataset_id}: rm removes every version and variant of an id "
+                            f"(they share its folder); name the id alone: {plain}")
     if not ID_PATTERN.match(dataset_id):
         raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
 
@@ -129,6 +139,7 @@ class PreparedDataset:
     folder: Path
     size: int
     complete: bool  # every resource recorded, and the dataset marked prepared
+    derived: bool = False  # the output of a step (dmconf.derive), not a download
 
 
 def disk_usage(settings: Settings) -> list[PreparedDataset]:
@@ -137,6 +148,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     Sizes count every file, partial downloads included, without following links. Folders of
     dmconf's first layout (``com/lecun/mnist``) are listed too, until a ``prepare`` adopts them.
     """
+    from dmconf.derive.build import is_output
     from dmconf.remote import STORE
     from dmconf.store.layout import LOCKS, MANUAL, is_content_key
 
@@ -154,12 +166,14 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
         current = len(relative) == 2 and is_content_key(relative[1])
         found.append(PreparedDataset(
             id=relative[0] if current else ".".join(relative), folder=folder,
-            size=_size(folder), complete=DatasetState(folder).digest is not None,
+            size=folder_size(folder), complete=DatasetState(folder).digest is not None,
+            derived=current and is_output(folder),
         ))
     return sorted(found, key=lambda d: (d.id, str(d.folder)))
 
 
-def _size(folder: Path) -> int:
+def folder_size(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (links counted, never followed)."""
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dmconf.data import Base, Folder
 from dmconf.data.reading import json_line, open_text, require
@@ -61,14 +61,27 @@ def _read_parquet(paths: list[Path], columns: list[str] | None) -> Any:
 
 
 class ParquetTable(Base):
-    """A table in one or more Parquet files (shards of one split, read in order)."""
+    """A table in one Parquet file (``path``: what the ``csv-to-parquet`` step writes) or in
+    several (``paths``: shards of one split, read in order)."""
 
-    paths: list[Path] = Field(description="the Parquet files, in order")
+    path: Path | None = Field(default=None, description="the Parquet file (or give `paths`)")
+    paths: list[Path] = Field(default_factory=list, description="the Parquet files, in order")
     columns: list[str] | None = Field(default=None, description="columns to read (default all)")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ParquetTable:
+        if (self.path is None) == (not self.paths):
+            raise ValueError("give `path` (one Parquet file) or `paths` (shards), not both")
+        return self
+
+    @property
+    def files(self) -> list[Path]:
+        """The Parquet files, in order."""
+        return [self.path] if self.path is not None else list(self.paths)
 
     def to_arrow(self) -> Any:
         """The table as a ``pyarrow.Table`` (the ``parquet`` extra)."""
-        return _read_parquet(self.paths, self.columns)
+        return _read_parquet(self.files, self.columns)
 
     def to_pandas(self) -> Any:
         """The table as a pandas DataFrame (the ``parquet`` and ``tabular`` extras)."""
@@ -76,12 +89,12 @@ class ParquetTable(Base):
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Rows as dicts of Python values, one shard at a time."""
-        for path in self.paths:
+        for path in self.files:
             yield from _read_parquet([path], self.columns).to_pylist()
 
     def __len__(self) -> int:
         parquet = require("pyarrow.parquet", "parquet", "reading Parquet files")
-        return sum(parquet.ParquetFile(p).metadata.num_rows for p in self.paths)
+        return sum(parquet.ParquetFile(p).metadata.num_rows for p in self.files)
 
 
 class RecordField(BaseModel):

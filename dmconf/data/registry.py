@@ -34,6 +34,7 @@ SHORT_NAMES: dict[str, str] = {
     "labelled-images": "dmconf.data.image:LabelledImages",
     "idx-image": "dmconf.data.image:IDXImage",
     "mat-array": "dmconf.data.tensor:MatArray",
+    "npy": "dmconf.data.tensor:NpyArray",
     "labelled-files": "dmconf.data.ml:LabelledFiles",
     "image-folder": "dmconf.data.image:ImageFolder",
     "image-records": "dmconf.data.image:ImageRecords",

@@ -58,6 +58,9 @@ class DatasetConfig:
     license: Optional[str] = None  # noqa: UP045
     citation: Optional[str] = None  # noqa: UP045
     version: Optional[str] = None  # noqa: UP045
+    variant: Optional[str] = None  # noqa: UP045
+    versions: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
+    variants: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
     tags: List[str] = field(default_factory=list)  # noqa: UP006
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
@@ -65,6 +68,7 @@ class DatasetConfig:
     croissant: Optional[str] = None  # noqa: UP045 (metadata giving resources, type and data)
     terms: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
+    derive: Any = None  # a mapping, checked by dmconf (a typed Optional[Dict] merges null as ???)
     type: Optional[str] = None  # noqa: UP045 (required unless `croissant` gives it)
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
 

@@ -58,7 +58,10 @@ def content_key(definition: DatasetDefinition) -> str:
 
     For each resource (by key): its sha256 and unpacking; for a resource without sha256 (content
     unknown), its URL and unpacking. Nothing else: not the description, mirrors or ``data``.
+    A derived dataset's is the start of its key (:mod:`dmconf.derive.key`).
     """
+    if definition.derive is not None:
+        return definition.derived_key()[:KEY_LENGTH]
     content = {
         key: {"sha256": r.sha256, "unpack": r.unpack} if r.sha256 else {"url": r.origin,
                                                                          "unpack": r.unpack}
@@ -79,7 +82,7 @@ def id_folder(settings: Settings, dataset_id: str) -> Path:
 
 def dataset_folder(settings: Settings, definition: DatasetDefinition) -> Path:
     """The folder of a dataset's files: ``$DMCONF_DATA/<id>/<content-key>``."""
-    return id_folder(settings, definition.id) / content_key(definition)
+    return id_folder(settings, definition.dataset_id) / content_key(definition)
 
 
 def content_folders(settings: Settings, dataset_id: str) -> list[Path]:
@@ -127,7 +130,7 @@ def adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     from dmconf.fetch.download import remove_path
     from dmconf.state import STATE_FILE, STATE_LOCK, DatasetState
 
-    old = legacy_folder(settings, definition.id)
+    old = legacy_folder(settings, definition.dataset_id)
     new = dataset_folder(settings, definition)
     if old is None or (new / STATE_FILE).exists():
         return

@@ -49,7 +49,7 @@ def prepared_elsewhere(settings: Settings, definition: DatasetDefinition) -> Pat
     from dmconf.store.layout import content_key
 
     for store in settings.read_only:
-        folder = store / definition.id / content_key(definition)
+        folder = store / definition.dataset_id / content_key(definition)
         try:
             if DatasetState(folder).is_prepared(definition):
                 return folder
