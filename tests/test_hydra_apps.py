@@ -398,11 +398,13 @@ def test_an_own_definition_without_target_fails_with_the_line_to_add(
     tmp_path: Path, mnist_env: Env, server: FileServer, mnist: MnistFiles
 ) -> None:
     bare = {"id": "lab.bare", **yaml.safe_load(mnist_definition(server, mnist, "bare"))}
+    extra = write_app(tmp_path / "extra", {"dataset/extra.yaml": yaml.safe_dump(bare)})
     app = write_app(
         tmp_path / "app",
         {
             "app.py": INSTANTIATE_APP,
-            "conf/config.yaml": "defaults:\n  - dataset: bare\n  - _self_\n",
+            "conf/config.yaml": "defaults:\n  - dataset: bare\n  - _self_\n"
+            f"hydra:\n  searchpath:\n    - file://{extra}\n",
             "conf/dataset/bare.yaml": yaml.safe_dump(bare),
             # Named like a catalogue id: the app's option still wins, and is still named.
             f"conf/dataset/{MNIST_ID}.yaml": yaml.safe_dump(bare),
@@ -416,14 +418,15 @@ def test_an_own_definition_without_target_fails_with_the_line_to_add(
         "'_target_: dmconf.hydra.load_dataset' to that file, or start it with "
         "'defaults: [/dmconf_dataset_schema@_here_, _self_]'"
     )
-    for option in ("bare", MNIST_ID):
-        failed = run(app, f"dataset={option}", ok=False)
-        assert failed.returncode != 0 and "RESULT" not in failed.stdout
-        assert f"lab.bare: option dataset={option} (file " in failed.stderr
-        assert f"conf/dataset/{option}.yaml) {line}" in failed.stderr
-    # --cfg job shows the option as written, plus dmconf's one line.
-    shown = yaml.safe_load(run(app, "--cfg", "job").stdout)
-    assert shown["dataset"] == {"_target_": "dmconf.hydra.without_target", **bare}
+    failed = run(app, ok=False)
+    assert failed.returncode != 0 and "RESULT" not in failed.stdout
+    assert "lab.bare: option dataset=bare (file " in failed.stderr
+    assert f"conf/dataset/bare.yaml) {line}" in failed.stderr
+    # --cfg job shows the option as written, plus dmconf's one line: for an option named like a
+    # catalogue id (the app's still wins) and for one of hydra.searchpath alike.
+    for option in (MNIST_ID, "extra"):
+        shown = yaml.safe_load(run(app, f"dataset={option}", "--cfg", "job").stdout)
+        assert shown["dataset"] == {"_target_": "dmconf.hydra.without_target", **bare}
     proc = run(app, "+dmconf=prepare", ok=False)
     assert proc.returncode != 0 and "RESULT" not in proc.stdout
     assert "dataset node 'dataset' (lab.bare, option dataset=bare (file " in proc.stderr
