@@ -13,7 +13,6 @@ import gzip
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import textwrap
@@ -23,11 +22,8 @@ from pathlib import Path
 import pytest
 from httpserver import FileServer
 from mnistdata import MnistFiles
+from realplugins import run_ok as _run
 
-PINNED = [
-    "datamaestro-image==2025.9.21.1", "datamaestro-text==2026.4.22",
-    "datamaestro-ml==2021.10.5", "datamaestro-ir==0.5.0",
-]
 EXPECTED = [
     line.strip()
     for line in (Path(__file__).parent / "data" / "datamaestro_ids.txt").read_text().splitlines()
@@ -61,29 +57,6 @@ CHECK = textwrap.dedent("""
                 failed[dataset_id] = "the --yaml output does not give the definition back"
     print(json.dumps(failed))
 """)
-
-
-def _run(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, capture_output=True, text=True, env=env, **kwargs)  # type: ignore[call-overload]
-    assert result.returncode == 0, f"{args}: {result.stderr[-3000:]}"
-    return result
-
-
-@pytest.fixture(scope="module")
-def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The four plugins, ported and installed into one folder for PYTHONPATH."""
-    base = tmp_path_factory.mktemp("real-plugins")
-    env = dict(os.environ)
-    _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(base / "dl"),
-          *PINNED], env)
-    dmconf_cli = str(Path(sys.executable).with_name("dmconf"))
-    for archive in sorted((base / "dl").iterdir()):
-        _run([dmconf_cli, "port", str(archive), "--out", str(base / "ported")], env)
-    projects = sorted(str(p) for p in (base / "ported").iterdir())
-    assert len(projects) == 4
-    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-          "--target", str(base / "site"), *projects], env)
-    return base / "site"
 
 
 def _env(site: Path, tmp_path: Path, mirrors: dict[str, str] | None = None) -> dict[str, str]:
@@ -210,3 +183,32 @@ def test_one_real_definition_per_downloader_kind_is_prepared(
     ]
     served = {request.path for request in http.log}
     assert {"/trec/topics.151-200.gz", "/imdb/aclImdb_v1.tar.gz", "/glove/glove.6B.zip"} <= served
+
+
+def _prepare_in_plugins(plugins: Path, tmp_path: Path, mirrors: dict[str, str],
+                        script: str) -> list[str]:
+    """Run ``script`` in the plugins' environment, the settings mapping ``mirrors``."""
+    result = _run([sys.executable, "-c", textwrap.dedent(script)],
+                  _env(plugins, tmp_path, mirrors))
+    return result.stdout.split()
+
+
+@pytest.mark.slow
+def test_concatdownload_joins_the_files_of_trec_qrels_archive(
+    plugins: Path, tmp_path: Path, server: FileServer
+) -> None:
+    # gov.nist.trec.adhoc.4.assessments: ConcatDownloader of a tar.gz of qrels parts, without
+    # transforms (each .gz part decompressed, as datamaestro does).
+    server.files["qrels/qrels.201-250.disk2.disk3.parts1-5.tar.gz"] = _tar_gz({
+        "qrels.201-250.part1.gz": gzip.compress(b"201 0 AP880212-0001 1\n"),
+        "qrels.201-250.part2": b"201 0 WSJ870101-0002 0\n202 0 FR88-0003 1\n",
+    })
+    out = _prepare_in_plugins(plugins, tmp_path, {
+        "http://trec.nist.gov/data/qrels_eng/": server.url("qrels/")}, """
+        import dmconf
+        from dmconf.data.ir import Qrels
+        qrels = dmconf.prepare("gov.nist.trec.adhoc.4.assessments")
+        print(isinstance(qrels, Qrels), sorted(qrels.lookup().items()))
+    """)
+    assert " ".join(out) == (
+        "True [('201', {'AP880212-0001': 1, 'WSJ870101-0002': 0}), ('202', {'FR88-0003': 1})]")
