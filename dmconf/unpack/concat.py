@@ -50,7 +50,7 @@ class Concat(Unpacker):
                         raise refuse(source, member.name, "only regular files can be joined")
                     data = tar.extractfile(member)
                     assert data is not None  # a regular file always has data
-                    reader: IO[bytes] = (
+                    reader: IO[bytes] | gzip.GzipFile = (
                         gzip.GzipFile(fileobj=data) if member.name.endswith(".gz") else data)
                     while piece := reader.read(PIECE):
                         produced += len(piece)
