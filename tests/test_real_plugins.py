@@ -242,3 +242,35 @@ def test_hf_download_fetches_the_hub_file_through_dmconfs_hf_urls(
     assert out == ["HuggingFacePairwiseSampleDataset", "dataset", "2", "8", "[3,", "4]", "True"]
     assert {r.path for r in server.log} == {
         f"/datasets/{repo}/resolve/main/msmarco-hard-negatives-msmarco.jsonl.gz"}
+
+
+def _tipster(doc_id: str) -> bytes:
+    return (f"<DOC>\n<DOCNO> {doc_id} </DOCNO>\n<TEXT>\nNews of {doc_id}.\n</TEXT>\n</DOC>\n"
+            .encode())
+
+
+@pytest.mark.slow
+def test_links_of_linkfolders_make_one_collection_of_the_real_aquaint(
+    plugins: Path, tmp_path: Path, server: FileServer
+) -> None:
+    # edu.upenn.ldc.aquaint: links(apw=Apw, nyt=Nyt, xie=Xie), each a linkfolder of the user's
+    # licensed copy (DatafolderPath "edu.upenn.ldc.aquaint"), served here as tar archives.
+    for folder, name in (("APW", "19980601_APW_ENG"), ("NYT", "19980601_NYT"),
+                         ("XIE", "19980601_XIN_ENG")):
+        server.files[f"ldc/{folder}"] = _tar_gz({f"{folder}/1998/{name}": _tipster(name)})
+    out = _prepare_in_plugins(plugins, tmp_path, {
+        "datamaestro://datafolder/edu.upenn.ldc.aquaint/": server.url("ldc/")}, """
+        import os, dmconf
+        from dmconf.settings import load_settings
+        aquaint = dmconf.prepare("edu.upenn.ldc.aquaint")
+        print(type(aquaint).__name__,
+              *sorted(n for n in os.listdir(aquaint.path) if not n.startswith(".")))
+        data = os.path.realpath(load_settings().data)
+        for name in ("apw", "nyt", "xie"):
+            link = aquaint.path / name
+            assert os.path.islink(link) and not os.path.isabs(os.readlink(link)), link
+            assert os.path.realpath(link).startswith(data + os.sep), os.readlink(link)
+        print(*[doc["id"] for doc in aquaint.iter()])
+    """)
+    assert out == ["TipsterCollection", "apw", "nyt", "xie", "19980601_APW_ENG", "19980601_NYT",
+                   "19980601_XIN_ENG"]
