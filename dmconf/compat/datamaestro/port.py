@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmconf.compat.datamaestro.data.ir import SHARED
 from dmconf.errors import DmconfError
 
 __all__ = ["PortResult", "port", "rewrite"]
@@ -39,41 +40,25 @@ class PortResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _shared_imports(source: str) -> dict[int, str]:
-    """line number -> an import of dmconf's shared IR types to add after it: the names a
-    ``from datamaestro_text.data.ir.trec import ...`` (or ``datamaestro_ir.data.trec``) takes
-    that dmconf has (:mod:`dmconf.compat.datamaestro.data.ir`), so that a ported definition
-    builds dmconf's types, not the plugin's copies."""
-    import ast
+def _shared_types(source: str) -> str:
+    """The lines ending a plugin's TREC types module: its topics, judgements and runs made
+    dmconf's IR types (:mod:`dmconf.compat.datamaestro.data.ir`)."""
+    from dmconf.compat.datamaestro.data.ir import BASES
 
-    from dmconf.compat.datamaestro.data.ir import SHARED
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}  # the module is copied as it is; importing it reports the error
-    added = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in SHARED and node.level == 0:
-            names = [
-                alias.name if alias.asname in (None, alias.name)
-                else f"{alias.name} as {alias.asname}"
-                for alias in node.names if alias.name in SHARED[node.module]
-            ]
-            if names and node.end_lineno is not None:
-                indent = " " * node.col_offset
-                added[node.end_lineno] = (
-                    f"{indent}from {COMPAT}.datamaestro.data.ir import {', '.join(names)}"
-                    "  # dmconf's shared IR types\n")
-    return added
+    names = [n for n in BASES if re.search(rf"^class {n}\b", source, re.M)]
+    if not names:
+        return ""
+    lines = [f"{n} = _dmconf_shared({n})\n" for n in names]
+    return ("\n\n# dmconf port: these types are dmconf's IR types (dmconf.data.ir) as well\n"
+            f"from {COMPAT}.datamaestro.data.ir import shared as _dmconf_shared  # noqa: E402\n"
+            + "".join(lines))
 
 
-def rewrite(source: str, where: str, problems: list[str], definitions: bool = True) -> str:
+def rewrite(source: str, where: str, problems: list[str], types: bool = False) -> str:
     """The module ``source`` with its datamaestro and experimaestro imports rewritten, and the
-    TREC data types dmconf shares (:mod:`dmconf.compat.datamaestro.data.ir`) imported from
-    dmconf in ``definitions`` (the plugin's own data modules keep their classes)."""
+    plugin's TREC data types made dmconf's at the end of its ``types`` module (see
+    :mod:`dmconf.compat.datamaestro.data.ir`)."""
     lines = []
-    shared = _shared_imports(source) if definitions else {}
     for number, line in enumerate(source.splitlines(keepends=True), 1):
         match = _IMPORT.match(line.rstrip("\r\n"))
         if match:
@@ -89,8 +74,9 @@ def rewrite(source: str, where: str, problems: list[str], definitions: bool = Tr
             newline = line[len(line.rstrip("\r\n")):]
             line = f"{indent}{keyword} {target}{rest}{newline}"
         lines.append(_PLUGIN.sub(r"dmconf_\1", line))
-        if number in shared:
-            lines.append(shared[number] if line.endswith("\n") else "\n" + shared[number])
+    if types:
+        lines.append(("" if not lines or lines[-1].endswith("\n") else "\n")
+                     + _shared_types(source))
     return "".join(lines)
 
 
@@ -204,8 +190,8 @@ def _copy_package(package: Path, target: Path, problems: list[str]) -> None:
         elif path.suffix == ".py":
             destination.parent.mkdir(parents=True, exist_ok=True)
             text = path.read_text(encoding="utf-8")
-            definitions = relative.parts[:1] == ("config",)
-            text = rewrite(text, f"{package.name}/{relative}", problems, definitions)
+            types = SHARED.get(package.name) == relative.as_posix()
+            text = rewrite(text, f"{package.name}/{relative}", problems, types)
             destination.write_text(text, "utf-8")
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,13 @@
 """datamaestro-text's and datamaestro-ir's TREC data types, as dmconf's own IR types.
 
-``dmconf port`` makes a ported definition's ``from datamaestro_text.data.ir.trec import
-TrecTopics`` (and the same names of ``datamaestro_ir.data.trec``) resolve here, so a ported
-dataset's topics, judgements and runs are :mod:`dmconf.data.ir` objects (:class:`~dmconf.data.
-ir.Queries`, :class:`~dmconf.data.ir.Qrels`, :class:`~dmconf.data.ir.Run`), with the same methods
-as the catalogue's (``iter()``, ``lookup()``), built the experimaestro way (``.C(path=...)``).
+``dmconf port`` ends the plugins' ``data/ir/trec.py`` (datamaestro-text) and ``data/trec.py``
+(datamaestro-ir) with ``TrecTopics = shared(TrecTopics)`` (and the same for the judgements and
+runs): from then on the name is a class deriving from dmconf's type first
+(:class:`~dmconf.data.ir.Queries`, :class:`~dmconf.data.ir.Qrels`, :class:`~dmconf.data.ir.Run`)
+and from the plugin's class second. A ported dataset's topics, judgements and runs therefore
+are :mod:`dmconf.data.ir` objects with the catalogue's methods (``iter()``, ``lookup()``), are
+still instances of the plugin's classes (its other types accept them), keep the plugin's other
+methods, and are built the experimaestro way (``.C(path=...)``).
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from dmconf.compat.experimaestro import Config
 from dmconf.data import ir
 
-__all__ = ["SHARED", "TrecAdhocAssessments", "TrecAdhocRun", "TrecTopics"]
+__all__ = ["SHARED", "Topics", "shared"]
 
 
-class TrecTopics(Config, ir.Queries):
+class Topics(ir.Queries):
     """TREC topics (``<top><num>...``); each query's ``text`` joins the ``parts`` datamaestro
     reads (``title``, ``desc``, ``narr``)."""
 
@@ -37,19 +39,19 @@ class TrecTopics(Config, ir.Queries):
             yield topic
 
 
-class TrecAdhocAssessments(Config, ir.Qrels):
-    """TREC relevance judgements (``qid iteration docid relevance``)."""
-
-    def trecpath(self) -> Any:
-        return self.path
-
-
-class TrecAdhocRun(Config, ir.Run):
-    """A TREC run (``qid Q0 docid rank score tag``)."""
-
-
-# The modules of datamaestro's plugins whose names these replace in a ported definition.
-SHARED = {
-    module: ("TrecTopics", "TrecAdhocAssessments", "TrecAdhocRun")
-    for module in ("datamaestro_text.data.ir.trec", "datamaestro_ir.data.trec")
+#: the plugin modules (as ``dmconf port`` names them, below the package) -> the class names
+#: that become dmconf's types, and the dmconf type of each
+BASES: dict[str, type[ir.File]] = {
+    "TrecTopics": Topics, "TrecAdhocAssessments": ir.Qrels, "TrecAdhocRun": ir.Run,
 }
+SHARED = {"datamaestro_text": "data/ir/trec.py", "datamaestro_ir": "data/trec.py"}
+
+
+def shared(plugin_class: type) -> type:
+    """The plugin's class as a dmconf type: dmconf's first, the plugin's second, same name and
+    module (so a definition names it as before)."""
+    base = BASES[plugin_class.__name__]
+    return type(plugin_class.__name__, (base, plugin_class), {
+        "__module__": plugin_class.__module__, "__qualname__": plugin_class.__qualname__,
+        "__doc__": plugin_class.__doc__ or base.__doc__,
+    })
