@@ -199,25 +199,51 @@ def _prepare_in_plugins(plugins: Path, tmp_path: Path, mirrors: dict[str, str],
     return result.stdout.split()
 
 
+def _tipster(doc_id: str) -> bytes:
+    return (f"<DOC>\n<DOCNO> {doc_id} </DOCNO>\n<TEXT>\nNews of {doc_id}.\n</TEXT>\n</DOC>\n"
+            .encode())
+
+
+TREC4_DISKS = {  # the TIPSTER folders of TREC-4's documents (gov.nist.trec.tipster.*)
+    "Disk2/AP": "AP880212", "Disk1/AP": "AP890101", "Disk3/AP": "AP900101",
+    "Disk2/FR": "FR880101", "Disk3/SJM": "SJM910101", "Disk2/WSJ/1990": "WSJ900101",
+    "Disk2/WSJ/1991": "WSJ910101", "Disk2/WSJ/1992": "WSJ920101", "Disk2/ZIFF": "ZF207",
+    "Disk3/ZIFF": "ZF307",
+}
+
+
 @pytest.mark.slow
-def test_concatdownload_joins_the_files_of_trec_qrels_archive(
+def test_reference_links_linkfolder_and_concatdownload_of_the_real_trec_4(
     plugins: Path, tmp_path: Path, server: FileServer
 ) -> None:
-    # gov.nist.trec.adhoc.4.assessments: ConcatDownloader of a tar.gz of qrels parts, without
-    # transforms (each .gz part decompressed, as datamaestro does).
+    # gov.nist.trec.adhoc.4: reference()s to .4.documents (links of ten TIPSTER linkfolders,
+    # the user's licensed copy as tar archives), .4.topics (FileDownloader) and .4.assessments
+    # (ConcatDownloader of a tar.gz of qrels parts, each .gz part decompressed as datamaestro
+    # does). Every URL is the real one, mapped by mirrors: to the loopback server.
+    for folder, name in TREC4_DISKS.items():
+        server.files[f"tipster/{folder}"] = _tar_gz({f"{folder.rsplit('/', 1)[-1]}/{name}":
+                                                     _tipster(f"{name}-0001")})
+    server.files["topics/topics.201-250.gz"] = gzip.compress(TOPICS.replace(b"151", b"201"))
     server.files["qrels/qrels.201-250.disk2.disk3.parts1-5.tar.gz"] = _tar_gz({
         "qrels.201-250.part1.gz": gzip.compress(b"201 0 AP880212-0001 1\n"),
-        "qrels.201-250.part2": b"201 0 WSJ870101-0002 0\n202 0 FR88-0003 1\n",
+        "qrels.201-250.part2": b"201 0 WSJ900101-0001 0\n202 0 FR880101-0001 1\n",
     })
     out = _prepare_in_plugins(plugins, tmp_path, {
+        "datamaestro://datafolder/gov.nist.trec.tipster/": server.url("tipster/"),
+        "http://trec.nist.gov/data/topics_eng/": server.url("topics/"),
         "http://trec.nist.gov/data/qrels_eng/": server.url("qrels/")}, """
-        import dmconf
-        from dmconf.data.ir import Qrels
-        qrels = dmconf.prepare("gov.nist.trec.adhoc.4.assessments")
-        print(isinstance(qrels, Qrels), sorted(qrels.lookup().items()))
+        import json, dmconf
+        from dmconf.data.ir import Qrels, Queries
+        trec4 = dmconf.prepare("gov.nist.trec.adhoc.4")
+        print(type(trec4).__name__, isinstance(trec4.assessments, Qrels),
+              isinstance(trec4.topics, Queries), *trec4.topics.lookup())
+        print(json.dumps(trec4.assessments.lookup(), sort_keys=True, separators=(",", ":")))
+        print(*sorted(doc["id"] for doc in trec4.documents.iter()))
     """)
-    assert " ".join(out) == (
-        "True [('201', {'AP880212-0001': 1, 'WSJ870101-0002': 0}), ('202', {'FR88-0003': 1})]")
+    assert out[:5] == ["Adhoc", "True", "True", "201", json.dumps(
+        {"201": {"AP880212-0001": 1, "WSJ900101-0001": 0}, "202": {"FR880101-0001": 1}},
+        sort_keys=True, separators=(",", ":"))]
+    assert out[5:] == sorted(f"{name}-0001" for name in TREC4_DISKS.values())
 
 
 @pytest.mark.slow
@@ -248,38 +274,6 @@ def test_hf_download_fetches_the_hub_file_through_dmconfs_hf_urls(
     assert out == ["HuggingFacePairwiseSampleDataset", "dataset", "2", "8", "[3,", "4]", "True"]
     assert {r.path for r in server.log} == {
         f"/datasets/{repo}/resolve/main/msmarco-hard-negatives-msmarco.jsonl.gz"}
-
-
-def _tipster(doc_id: str) -> bytes:
-    return (f"<DOC>\n<DOCNO> {doc_id} </DOCNO>\n<TEXT>\nNews of {doc_id}.\n</TEXT>\n</DOC>\n"
-            .encode())
-
-
-@pytest.mark.slow
-def test_links_of_linkfolders_make_one_collection_of_the_real_aquaint(
-    plugins: Path, tmp_path: Path, server: FileServer
-) -> None:
-    # edu.upenn.ldc.aquaint: links(apw=Apw, nyt=Nyt, xie=Xie), each a linkfolder of the user's
-    # licensed copy (DatafolderPath "edu.upenn.ldc.aquaint"), served here as tar archives.
-    for folder, name in (("APW", "19980601_APW_ENG"), ("NYT", "19980601_NYT"),
-                         ("XIE", "19980601_XIN_ENG")):
-        server.files[f"ldc/{folder}"] = _tar_gz({f"{folder}/1998/{name}": _tipster(name)})
-    out = _prepare_in_plugins(plugins, tmp_path, {
-        "datamaestro://datafolder/edu.upenn.ldc.aquaint/": server.url("ldc/")}, """
-        import os, dmconf
-        from dmconf.settings import load_settings
-        aquaint = dmconf.prepare("edu.upenn.ldc.aquaint")
-        print(type(aquaint).__name__,
-              *sorted(n for n in os.listdir(aquaint.path) if not n.startswith(".")))
-        data = os.path.realpath(load_settings().data)
-        for name in ("apw", "nyt", "xie"):
-            link = aquaint.path / name
-            assert os.path.islink(link) and not os.path.isabs(os.readlink(link)), link
-            assert os.path.realpath(link).startswith(data + os.sep), os.readlink(link)
-        print(*[doc["id"] for doc in aquaint.iter()])
-    """)
-    assert out == ["TipsterCollection", "apw", "nyt", "xie", "19980601_APW_ENG", "19980601_NYT",
-                   "19980601_XIN_ENG"]
 
 
 @pytest.mark.slow
