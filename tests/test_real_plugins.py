@@ -24,6 +24,9 @@ from httpserver import FileServer
 from mnistdata import MnistFiles
 from realplugins import run_ok as _run
 
+# One worker runs this file: its fixtures are built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("real-plugins")
+
 EXPECTED = [
     line.strip()
     for line in (Path(__file__).parent / "data" / "datamaestro_ids.txt").read_text().splitlines()
