@@ -35,7 +35,7 @@ from dmconf.selection import Preset
 
 __all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
-UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
+UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip", "concat")
 
 # A resource key is materialised as a file or folder name in the dataset's folder; names that
 # start with a dot are reserved for dmconf's own temporary and state files.
@@ -74,8 +74,9 @@ class Resource(BaseModel):
         "the sha256 is then recorded at the first download)",
     )
     size: int | None = Field(default=None, ge=0, description="size of the downloaded bytes")
-    unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
-        default="none", description="how the download becomes the materialised file or folder"
+    unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip", "concat"] = Field(
+        default="none", description="how the download becomes the materialised file or folder "
+        "(concat: a tar archive's files joined into one file, .gz members decompressed)"
     )
     unwrap: bool = Field(
         default=False,

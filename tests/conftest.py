@@ -17,6 +17,7 @@ import pytest
 import yaml
 from httpserver import FileServer, Running
 from mnistdata import MnistFiles, idx_bytes, make_mnist
+from realplugins import PINNED, run_ok
 from servers import MotoS3, Sshd, start_moto, start_sshd, stop
 
 from dmconf.settings import load_settings
@@ -178,3 +179,21 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     running, process = start_moto(tmp_path_factory.mktemp("moto"))
     yield running
     stop(process)
+
+
+# The real datamaestro plugins (tests/test_real_plugins.py), ported once a session.
+@pytest.fixture(scope="session")
+def plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four plugins, ported and installed into one folder for PYTHONPATH."""
+    base = tmp_path_factory.mktemp("real-plugins")
+    env = dict(os.environ)
+    run_ok([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(base / "dl"),
+          *PINNED], env)
+    dmconf_cli = str(Path(sys.executable).with_name("dmconf"))
+    for archive in sorted((base / "dl").iterdir()):
+        run_ok([dmconf_cli, "port", str(archive), "--out", str(base / "ported")], env)
+    projects = sorted(str(p) for p in (base / "ported").iterdir())
+    assert len(projects) == 4
+    run_ok([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+          "--target", str(base / "site"), *projects], env)
+    return base / "site"

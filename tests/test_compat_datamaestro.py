@@ -31,6 +31,9 @@ from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset, datatasks
 from datamaestro.download import reference
 from datamaestro.download.single import ConcatDownloader, FileDownloader
+from datamaestro.stream import TransformList
+from datamaestro.stream.compress import Gunzip
+from datamaestro.stream.lines import Filter
 from datamaestro.utils import HashCheck
 from experimaestro import Meta, Param
 
@@ -59,9 +62,10 @@ class Collection(Dataset):
 
 @dataset()
 class Joined(Dataset):
-    """Files of an archive joined into one: datamaestro's code makes it, not dmconf"""
+    """Files of an archive joined and filtered line by line: datamaestro's code makes it"""
 
-    DATA = ConcatDownloader("joined.txt", "https://example.org/parts.tar.gz")
+    DATA = ConcatDownloader("joined.txt", "https://example.org/parts.tar.gz",
+                            transforms=TransformList(Gunzip(), Filter(r"^1")))
 
     def config(self) -> File:
         return File.C(path=self.DATA.path)

@@ -18,7 +18,7 @@ from httpserver import FileServer
 from resources import cli, serve_dataset
 
 import dmconf
-from dmconf.errors import DefinitionError, StepFailed, VerificationFailed
+from dmconf.errors import DataTypeError, DefinitionError, StepFailed, VerificationFailed
 from dmconf.settings import load_settings
 
 TESTS = Path(__file__).resolve().parent
@@ -412,3 +412,36 @@ def test_gc_waits_for_a_build_and_keeps_what_it_built(derived_env: Env, tmp_path
     assert "(1 unreferenced output(s))" in out and old.name in out
     assert not old.exists() and (new / "data.bin").exists()
     assert outputs(derived_env) == [new.name]
+
+
+@pytest.mark.slow
+def test_link_datasets_links_whole_datasets_inside_the_data_folder(mnist_env: Env) -> None:
+    mnist_env.define("test.nopin", "resources: {a: {url: 'http://127.0.0.1:9/a'}}\n"
+                     "type: file\ndata: {path: a}\n")
+    mnist_env.define("test.linked", f"""
+        derive: {{inputs: {{digits: {MNIST_ID}, other: test.nopin}}, step: link-datasets}}
+        type: folder
+        data: {{path: .}}
+    """)
+    # By reference: an input without pinned checksums has a key (its id), and is not prepared
+    # before it is asked for (its URL would fail).
+    key = dmconf.find("test.linked").derived_key()
+    assert key == dmconf.find("test.linked").derived_key()
+    mnist_env.define("test.linked", f"""
+        derive: {{inputs: {{digits: {MNIST_ID}}}, step: link-datasets}}
+        type: folder
+        data: {{path: .}}
+    """)
+    linked = dmconf.prepare("test.linked")
+    link = linked.path / "digits"
+    assert link.is_symlink() and not os.path.isabs(os.readlink(link))
+    assert link.resolve() == mnist_env.folder(MNIST_ID).resolve()
+    assert (link / "train_images").is_file()
+    mnist_env.define("test.part", f"""
+        derive: {{inputs: {{digits: {{dataset: {MNIST_ID}, part: train.images}}}},
+                  step: link-datasets}}
+        type: folder
+        data: {{path: .}}
+    """)
+    with pytest.raises(DataTypeError, match="links whole datasets, not parts"):
+        dmconf.prepare("test.part")

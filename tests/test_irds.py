@@ -60,10 +60,18 @@ def test_an_ir_datasets_dataset_is_prepared_from_the_loopback_server(
         assert "irds.dmconftest.tiny" in dmconf.list_ids()
         tiny = dmconf.prepare("irds.dmconftest.tiny")
         print(type(tiny).__name__, tiny.irds_id)
-        print(list(tiny.documents()))
-        print(list(tiny.queries()))
-        print(tiny.qrels())
+        print(list(tiny.documents.iter()))
+        print(list(tiny.queries.iter()))
+        print(tiny.qrels["dmconftest/tiny"].lookup())
         print(home_path())
+        # dmconf's own IR types, with the catalogue's methods (a BEIR or TREC collection's).
+        from dmconf.data import ir
+        print(isinstance(tiny, ir.IRCollection), isinstance(tiny.documents, ir.Documents),
+              isinstance(tiny.queries, ir.Queries),
+              isinstance(tiny.qrels["dmconftest/tiny"], ir.Qrels))
+        print(tiny.documents.lookup()["d2"], tiny.queries.lookup()["q1"],
+              tiny.documents.head(1), list(tiny.qrels["dmconftest/tiny"].iter())[0],
+              list(tiny.topics("dmconftest/tiny")))
     """), environ).splitlines()
     assert out[0] == "IrdsDataset dmconftest/tiny"
     assert out[1] == (
@@ -72,6 +80,11 @@ def test_an_ir_datasets_dataset_is_prepared_from_the_loopback_server(
     assert out[2] == "[{'id': 'q1', 'text': 'first'}]"
     assert out[3] == "{'q1': {'d1': 1, 'd2': 0}}"
     assert out[4] == str(env.data / "_ir_datasets")  # ir_datasets' files in dmconf's data
+    assert out[5] == "True True True True"
+    assert out[6] == (
+        "{'id': 'd2', 'text': 'the second one'} {'id': 'q1', 'text': 'first'} "
+        "[{'id': 'd1', 'text': 'the first document'}] Qrel(query='q1', document='d1', "
+        "relevance=1) [{'id': 'q1', 'text': 'first'}]")
     assert (env.data / "_ir_datasets" / "dmconftest" / "docs.tsv").is_file()
     assert {r.path for r in server.log} >= {"/irds/docs.tsv", "/irds/queries.tsv"}
     # Searching reads the cached index: ir_datasets is not even imported.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import lzma
 import os
@@ -237,3 +238,40 @@ def test_zip_member_checks_run_without_zipfile_sanitising(tmp_path):
             Unzip().unpack(source, tmp_path / "data" / case)
         assert caught.value.member == member, case
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+
+
+def _tar_of(members: list[tarfile.TarInfo], data: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info in members:
+            payload = data.get(info.name)
+            if payload is not None:
+                info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return buffer.getvalue()
+
+
+def test_concat_joins_regular_members_in_order_and_refuses_links(tmp_path: Path) -> None:
+    from dmconf.unpack import unpacker_for
+    from dmconf.unpack.limits import Limits
+
+    folder, part2 = tarfile.TarInfo("parts"), tarfile.TarInfo("parts/b")
+    folder.type = tarfile.DIRTYPE
+    source = tmp_path / "qrels.tar.gz"
+    source.write_bytes(_tar_of([tarfile.TarInfo("a.gz"), folder, part2],
+                               {"a.gz": gzip.compress(b"1 0 d1 1\n"), "parts/b": b"2 0 d2 0\n"}))
+    digest = unpacker_for("concat").unpack(source, tmp_path / "joined")
+    assert (tmp_path / "joined").read_bytes() == b"1 0 d1 1\n2 0 d2 0\n"
+    assert digest == hashlib.sha256(b"1 0 d1 1\n2 0 d2 0\n").hexdigest()
+
+    link = tarfile.TarInfo("evil")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    source.write_bytes(_tar_of([link], {}))
+    with pytest.raises(UnpackError, match="evil"):
+        unpacker_for("concat").unpack(source, tmp_path / "refused")
+    source.write_bytes(_tar_of([tarfile.TarInfo("big")], {"big": b"x" * 4096}))
+    with pytest.raises(UnpackError, match="more than 1000 bytes"):
+        unpacker_for("concat", Limits(size=1000)).unpack(source, tmp_path / "bomb")
+    source.write_bytes(b"not a tar at all" * 100)
+    with pytest.raises(UnpackError, match="not a valid tar archive"):
+        unpacker_for("concat").unpack(source, tmp_path / "corrupt")

@@ -5,7 +5,8 @@
 installed ir_datasets version (read from package metadata: no import); a miss imports
 ir_datasets once and lists its registry. Preparing runs ir_datasets' own downloads (its URLs,
 its checksums) with ``IR_DATASETS_HOME`` in dmconf's data folder (``<data>/_ir_datasets``), then
-the prepared :class:`IrdsDataset` reads documents, queries and qrels through ir_datasets.
+the prepared :class:`IrdsDataset` is dmconf's IR test collection (:mod:`dmconf.data.ir`) whose
+documents, queries and qrels are read through ir_datasets.
 """
 
 from __future__ import annotations
@@ -15,20 +16,23 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dmconf.catalog import Entry
-from dmconf.data import Base
+from dmconf.data import ir
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
-__all__ = ["PREFIX", "IrdsDataset", "IrdsEntry", "ir_datasets_module", "irds_entries"]
+__all__ = [
+    "PREFIX", "IrdsDataset", "IrdsDocuments", "IrdsEntry", "IrdsQrels", "IrdsQueries",
+    "ir_datasets_module", "irds_entries",
+]
 
 PREFIX = "irds."
 HOME = "IR_DATASETS_HOME"
@@ -61,14 +65,111 @@ def ir_datasets_module() -> Any:
     return ir_datasets
 
 
-class IrdsDataset(Base):
-    """A dataset of ir_datasets: documents, queries and qrels read through ir_datasets."""
+def _load(irds_id: str) -> Any:
+    return ir_datasets_module().load(irds_id)
+
+
+def _row(record: Any, id_field: str) -> dict[str, Any]:
+    """An ir_datasets record (a named tuple) as a mapping: ``id`` then its other fields."""
+    fields = record._asdict()
+    return {"id": fields.pop(id_field), **fields}
+
+
+class IrdsDocuments(ir.Documents):
+    """The documents of an ir_datasets dataset, read through ir_datasets."""
+
+    irds_id: str = Field(description="the ir_datasets id")
+
+    def iter(self) -> Iterator[dict[str, Any]]:
+        return (_row(doc, "doc_id") for doc in _load(self.irds_id).docs_iter())
+
+    def ids(self) -> Iterator[str]:
+        return (row["id"] for row in self.iter())
+
+    def lookup(self) -> Mapping[str, dict[str, Any]]:
+        """id -> document, through ir_datasets' document store (no scan of the corpus)."""
+        return _DocStore(_load(self.irds_id))
+
+    def count(self) -> int:
+        return int(_load(self.irds_id).docs_count() or sum(1 for _ in self.iter()))
+
+
+class _DocStore(Mapping[str, dict[str, Any]]):
+    def __init__(self, dataset: Any) -> None:
+        self._dataset, self._store = dataset, dataset.docs_store()
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        try:
+            return _row(self._store.get(key), "doc_id")
+        except (KeyError, AttributeError):  # ir_datasets' stores raise either for a missing id
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return (doc.doc_id for doc in self._dataset.docs_iter())
+
+    def __len__(self) -> int:
+        return int(self._dataset.docs_count())
+
+
+class IrdsQueries(ir.Queries):
+    """The queries of an ir_datasets dataset, read through ir_datasets."""
+
+    irds_id: str = Field(description="the ir_datasets id")
+
+    def iter(self) -> Iterator[dict[str, Any]]:
+        return (_row(query, "query_id") for query in _load(self.irds_id).queries_iter())
+
+    def ids(self) -> Iterator[str]:
+        return (row["id"] for row in self.iter())
+
+    def lookup(self) -> Mapping[str, dict[str, Any]]:
+        return {row["id"]: row for row in self.iter()}
+
+
+class IrdsQrels(ir.Qrels):
+    """The relevance judgements of an ir_datasets dataset, read through ir_datasets."""
+
+    irds_id: str = Field(description="the ir_datasets id")
+
+    def iter(self) -> Iterator[ir.Qrel]:
+        for qrel in _load(self.irds_id).qrels_iter():
+            yield ir.Qrel(qrel.query_id, qrel.doc_id, int(qrel.relevance))
+
+
+class IrdsDataset(ir.IRCollection):
+    """A dataset of ir_datasets as dmconf's test collection (:class:`dmconf.data.ir.
+    IRCollection`): ``documents``, ``queries`` and ``qrels[IRDS_ID]`` are dmconf's IR types,
+    read through ir_datasets; a part the dataset lacks is ``None`` (no ``qrels`` entry).
+    Their ``path`` is the dataset's folder in ir_datasets' home."""
 
     irds_id: str = Field(description="the ir_datasets id (msmarco-passage/dev/small)")
+    documents: IrdsDocuments | None = None  # type: ignore[assignment]
+    queries: IrdsQueries | None = None  # type: ignore[assignment]
+    qrels: dict[str, IrdsQrels] = Field(  # type: ignore[assignment]
+        default_factory=dict, description="the ir_datasets id -> its judgements")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parts(cls, data: Any) -> Any:
+        """From ``irds_id`` alone (a definition's data), the parts the dataset has: asking
+        ir_datasets which ones downloads nothing."""
+        if not isinstance(data, dict) or "irds_id" not in data or (
+                {"documents", "queries", "qrels"} & set(data)):
+            return data
+        irds_id = data["irds_id"]
+        dataset = _load(irds_id)
+        part = {"irds_id": irds_id,
+                "path": ir_datasets_module().util.home_path() / irds_id.split("/")[0]}
+        return {
+            **data,
+            "documents": part if dataset.has_docs() else None,
+            "queries": part if dataset.has_queries() else None,
+            "qrels": {irds_id: part} if dataset.has_qrels() else {},
+        }
 
     def dataset(self) -> Any:
         """ir_datasets' own object for it."""
-        return ir_datasets_module().load(self.irds_id)
+        return _load(self.irds_id)
 
     def dmconf_download(self) -> None:
         """Fetch what ir_datasets needs for each part it has (its downloads, its checks); run
@@ -81,24 +182,6 @@ class IrdsDataset(Base):
                     path()
                 else:
                     next(iter(getattr(dataset, f"{kind}_iter")()), None)
-
-    def documents(self) -> Iterator[dict[str, Any]]:
-        """Documents as mappings: ``id`` then ir_datasets' fields (``text``...)."""
-        for doc in self.dataset().docs_iter():
-            yield {"id": doc.doc_id, **{k: v for k, v in doc._asdict().items() if k != "doc_id"}}
-
-    def queries(self) -> Iterator[dict[str, Any]]:
-        """Queries as mappings: ``id`` then ir_datasets' fields."""
-        for query in self.dataset().queries_iter():
-            fields = query._asdict()
-            yield {"id": query.query_id, **{k: v for k, v in fields.items() if k != "query_id"}}
-
-    def qrels(self) -> dict[str, dict[str, int]]:
-        """query id -> document id -> relevance."""
-        found: dict[str, dict[str, int]] = {}
-        for qrel in self.dataset().qrels_iter():
-            found.setdefault(qrel.query_id, {})[qrel.doc_id] = int(qrel.relevance)
-        return found
 
 
 @dataclass

@@ -44,6 +44,7 @@ STEP_GROUP = "dmconf.steps"
 BUNDLED = {
     "idx-to-npy": "dmconf.derive.idx_npy:idx_to_npy",
     "csv-to-parquet": "dmconf.derive.csv_parquet:csv_to_parquet",
+    "link-datasets": "dmconf.derive.links:link_datasets",
 }
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -63,6 +64,9 @@ class Step:
     params: type[BaseModel]
     version: int
     path: str  # module:qualname, the name that enters output keys
+    # The output refers to its inputs' folders instead of holding what was made from their
+    # content (link-datasets): inputs enter the key by id, and need no pinned checksums.
+    by_reference: bool = False
 
     def validate(self, values: Mapping[str, Any], *, dataset: str, source: str | None
                  ) -> BaseModel:
@@ -84,7 +88,8 @@ class Step:
             return None
 
 
-def step(*, version: int, params: type[BaseModel] = NoParams) -> Callable[[F], F]:
+def step(*, version: int, params: type[BaseModel] = NoParams, by_reference: bool = False
+         ) -> Callable[[F], F]:
     """Register a function as a dmconf step (see the module's documentation)."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise TypeError(f"step version must be a non-negative integer, got {version!r}")
@@ -93,7 +98,8 @@ def step(*, version: int, params: type[BaseModel] = NoParams) -> Callable[[F], F
 
     def register(function: F) -> F:
         path = f"{function.__module__}:{function.__qualname__}"
-        function.__dmconf_step__ = Step(function, params, version, path)  # type: ignore[attr-defined]
+        found = Step(function, params, version, path, by_reference)
+        function.__dmconf_step__ = found  # type: ignore[attr-defined]
         return function
 
     return register

@@ -106,8 +106,9 @@ def key_document(definition: DatasetDefinition, catalog: Catalog | None = None,
     inputs = {}
     for name, wanted in sorted(derive.inputs.items()):
         other = resolve_definition(wanted.dataset, settings=settings, catalog=catalog)
-        inputs[name] = {"digest": _input_digest(definition, name, other, catalog, settings),
-                        "part": wanted.part}
+        digest = f"dataset:{other.id}" if found.by_reference else _input_digest(
+            definition, name, other, catalog, settings)
+        inputs[name] = {"digest": digest, "part": wanted.part}
     return {"format": FORMAT, "inputs": inputs, "step": found.path, "version": found.version,
             "params": _canonical(params, definition)}
 

@@ -4,8 +4,9 @@ One module per kind: :mod:`~dmconf.unpack.stream` for single-file decompressors 
 ``bunzip2``, ``unxz``, fed while downloading), :mod:`~dmconf.unpack.tar` (``untar``) and
 :mod:`~dmconf.unpack.zip` (``unzip``) for archives, which write through
 :mod:`~dmconf.unpack.extraction` (name checks in :mod:`~dmconf.unpack.members`); the size,
-ratio and member limits of every kind are :mod:`~dmconf.unpack.limits`. :func:`unpacker_for`
-returns the step for a definition's ``unpack``.
+ratio and member limits of every kind are :mod:`~dmconf.unpack.limits`;
+:mod:`~dmconf.unpack.concat` (``concat``) joins an archive's files into one file.
+:func:`unpacker_for` returns the step for a definition's ``unpack``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def unpacker_for(method: str, limits: Limits = DEFAULT) -> Unpacker:
         from dmconf.unpack.zip import Unzip
 
         return Unzip(limits)
+    if method == "concat":
+        from dmconf.unpack.concat import Concat
+
+        return Concat(limits)
     if method == "none":
         from dmconf.unpack.base import Copy
 

@@ -26,7 +26,7 @@ from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.limits import DEFAULT, Limits
 from dmconf.unpack.members import check_name, refuse
 
-__all__ = ["HAS_DATA_FILTER", "Untar"]
+__all__ = ["HAS_DATA_FILTER", "Untar", "decompressed"]
 
 log = logging.getLogger("dmconf")
 
@@ -50,7 +50,7 @@ class Untar(Unpacker):
     def unpack(self, source: Path, target: Path) -> str:
         extraction = Extraction(source, target, source.stat().st_size, self.limits)
         try:
-            with open(source, "rb") as raw, _decompressed(raw) as stream:
+            with open(source, "rb") as raw, decompressed(raw) as stream:
                 with tarfile.open(fileobj=stream, mode="r|") as tar:
                     for member in tar:
                         self._extract(tar, member, extraction, str(target))
@@ -87,7 +87,7 @@ class Untar(Unpacker):
             raise refuse(into.archive, member.name, "it is a device or pipe, not a file")
 
 
-def _decompressed(raw: IO[bytes]) -> Any:
+def decompressed(raw: IO[bytes]) -> Any:
     """The archive's decompressed stream (by magic number), or the file itself."""
     head = raw.read(6)
     raw.seek(0)

@@ -86,6 +86,7 @@ class PythonDataset:
         self.tags: list[str] = []
         self.tasks: list[str] = []
         self.downloads: list[Download] = []  # in the order they are written, top to bottom
+        self.linked: list[Any] = []  # links(...): the dataset is derived from other ones
         self.__doc__ = function.__doc__
         self.__name__ = getattr(function, "__name__", "dataset")
         self.__qualname__ = getattr(function, "__qualname__", self.__name__)
@@ -166,7 +167,18 @@ class PythonDataset:
         }
         if self.agreements:
             values["terms"] = "\n\n".join(self.agreements)
+        if self.linked:
+            values["derive"] = self._derive(the_id, bool(values["resources"]))
         return DatasetDefinition.from_mapping(values, dataset_id=the_id, source=self.where)
+
+    def _derive(self, dataset_id: str, resources: bool) -> dict[str, Any]:
+        """The ``derive:`` block of a dataset made of others (one ``links(...)``)."""
+        if len(self.linked) > 1 or resources:
+            raise DefinitionError(
+                "links(...) makes a dataset derived from the linked ones: dmconf accepts one "
+                "links(...) and no other downloaded resource beside it",
+                dataset=dataset_id, path=self.where)
+        return dict(self.linked[0].derive())
 
     def data_object(self) -> BaseModel:
         """The typed root with paths relative to the dataset's folder (for references)."""

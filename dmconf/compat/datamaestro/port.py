@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmconf.compat.datamaestro.data.ir import SHARED
 from dmconf.errors import DmconfError
 
 __all__ = ["PortResult", "port", "rewrite"]
@@ -39,8 +40,24 @@ class PortResult:
     problems: list[str] = field(default_factory=list)
 
 
-def rewrite(source: str, where: str, problems: list[str]) -> str:
-    """The module ``source`` with its datamaestro and experimaestro imports rewritten."""
+def _shared_types(source: str) -> str:
+    """The lines ending a plugin's TREC types module: its topics, judgements and runs made
+    dmconf's IR types (:mod:`dmconf.compat.datamaestro.data.ir`)."""
+    from dmconf.compat.datamaestro.data.ir import BASES
+
+    names = [n for n in BASES if re.search(rf"^class {n}\b", source, re.M)]
+    if not names:
+        return ""
+    lines = [f"{n} = _dmconf_shared({n})\n" for n in names]
+    return ("\n\n# dmconf port: these types are dmconf's IR types (dmconf.data.ir) as well\n"
+            f"from {COMPAT}.datamaestro.data.ir import shared as _dmconf_shared  # noqa: E402\n"
+            + "".join(lines))
+
+
+def rewrite(source: str, where: str, problems: list[str], types: bool = False) -> str:
+    """The module ``source`` with its datamaestro and experimaestro imports rewritten, and the
+    plugin's TREC data types made dmconf's at the end of its ``types`` module (see
+    :mod:`dmconf.compat.datamaestro.data.ir`)."""
     lines = []
     for number, line in enumerate(source.splitlines(keepends=True), 1):
         match = _IMPORT.match(line.rstrip("\r\n"))
@@ -57,6 +74,9 @@ def rewrite(source: str, where: str, problems: list[str]) -> str:
             newline = line[len(line.rstrip("\r\n")):]
             line = f"{indent}{keyword} {target}{rest}{newline}"
         lines.append(_PLUGIN.sub(r"dmconf_\1", line))
+    if types:
+        lines.append(("" if not lines or lines[-1].endswith("\n") else "\n")
+                     + _shared_types(source))
     return "".join(lines)
 
 
@@ -170,7 +190,9 @@ def _copy_package(package: Path, target: Path, problems: list[str]) -> None:
         elif path.suffix == ".py":
             destination.parent.mkdir(parents=True, exist_ok=True)
             text = path.read_text(encoding="utf-8")
-            destination.write_text(rewrite(text, f"{package.name}/{relative}", problems), "utf-8")
+            types = SHARED.get(package.name) == relative.as_posix()
+            text = rewrite(text, f"{package.name}/{relative}", problems, types)
+            destination.write_text(text, "utf-8")
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)

@@ -5,11 +5,12 @@ Each resource adds one entry to the definition's ``resources`` (or, for :class:`
 function the resource's path; as a class attribute of a ``Dataset`` its ``path`` (and
 ``prepare()``) give that path, relative to the dataset's folder, to ``config()``.
 
-:class:`Downloader` resources are fetched by dmconf (:mod:`.single`, :mod:`.archive`). The
-others run datamaestro code that dmconf does not run (building a document store, linking a
-folder of the user's, downloading from the Hugging Face hub): they keep their place in the
-definition with a ``datamaestro://KIND/ID/KEY`` URL, which the settings' ``mirrors:`` can map
-to a ``file://`` copy; without one, preparing says so.
+:class:`Downloader` resources are fetched by dmconf (:mod:`.single`, :mod:`.archive`, a
+``linkfolder`` of :mod:`.links`, one file of :mod:`.huggingface`); ``links`` makes the dataset a
+derived one (:mod:`.links`). The others run plugin code that dmconf does not run (building a
+document store, line transforms, the Wayback Machine): they keep their place in the definition
+with a ``datamaestro://KIND/ID/KEY`` URL, which the settings' ``mirrors:`` can map to a
+``file://`` copy; without one, preparing says so.
 """
 
 from __future__ import annotations

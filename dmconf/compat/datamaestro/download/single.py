@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from dmconf.compat.datamaestro.download import Downloader, FileResource, Resource
+from dmconf.compat.datamaestro.download import Downloader, Resource
 
 __all__ = ["ConcatDownloader", "FileDownloader", "concatdownload", "filedownloader"]
 
@@ -67,15 +67,29 @@ class filedownloader(Downloader):  # datamaestro's spelling
 FileDownloader = filedownloader  # datamaestro's class-attribute spelling
 
 
-class ConcatDownloader(FileResource):
-    """datamaestro concatenates an archive's files into one: dmconf does not (see the package)."""
+class ConcatDownloader(Downloader):
+    """An archive's files joined into the file ``filename`` (``unpack: concat``).
+
+    As datamaestro's: each regular file of the tar archive at ``url``, in archive order, a
+    ``.gz`` one decompressed. datamaestro's line transforms (``Replace``, ``Filter``) are not
+    applied by dmconf: with ``transforms``, the file stays a ``datamaestro://`` resource.
+    """
 
     def __init__(
-        self, filename: str, url: str, transforms: Any = None, **kwargs: Any
+        self, filename: str, url: str, transforms: Any = None, *, checker: Any = None,
+        sha256: str | None = None, mirrors: Iterable[str] = (), varname: str | None = None,
+        transient: bool = False,
     ) -> None:
-        super().__init__(filename, **kwargs)
-        self.url = url
+        super().__init__(
+            filename, varname or filename.split(".", 1)[0], url, "concat", checker=checker,
+            sha256=sha256, mirrors=mirrors, transient=transient,
+        )
         self.transforms = transforms
+
+    def model(self, dataset_id: str) -> Any:
+        if self.transforms is not None:
+            return Resource.model(self, dataset_id)
+        return super().model(dataset_id)
 
 
 concatdownload = ConcatDownloader
