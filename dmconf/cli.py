@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -235,6 +236,7 @@ def _prepare(args: argparse.Namespace) -> None:
     from dmconf.preparation import prepare
     from dmconf.settings import load_settings
 
+    started = time.time_ns()
     settings = load_settings(progress=False) if args.quiet else load_settings()
     catalog = Catalog.from_settings(settings)
     if not args.ids and not args.locked:
@@ -247,7 +249,33 @@ def _prepare(args: argparse.Namespace) -> None:
                 _out(to_json(typed))
             return
         for dataset_id in args.ids:
-            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog)))
+            definition = catalog.find(dataset_id)
+            typed = prepare(definition, settings=settings, catalog=catalog)
+            text = to_json(typed)
+            _out(text)
+            from dmconf.warm import remember
+
+            folder = settings.dataset_folder(definition)
+            remember(dataset_id, catalog, definition, typed, folder, started=started,
+                     output=text)
+
+
+def _warm_prepare(argv: Sequence[str]) -> int | None:
+    """``dmconf [-q] prepare ID...`` of datasets prepared before, when nothing changed: the
+    JSON printed then, without loading settings or definitions (see :mod:`dmconf.warm`)."""
+    words = list(argv)
+    while words and words[0] in ("-q", "--quiet"):
+        words.pop(0)
+    if len(words) < 2 or words[0] != "prepare" or any(w.startswith("-") for w in words):
+        return None
+    from dmconf.warm import recall_json
+
+    answers = [recall_json(dataset_id) for dataset_id in words[1:]]
+    if any(answer is None for answer in answers):
+        return None
+    for answer in answers:
+        _out(str(answer))
+    return 0
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
@@ -321,6 +349,9 @@ def _schema(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
+    if answered is not None:
+        return answered
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
 from dmconf.errors import DefinitionError, DuplicateDataset
+from dmconf.userdirs import cache_folder
 
 if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
     from dmconf.definition import DatasetDefinition
@@ -36,18 +37,12 @@ if TYPE_CHECKING:  # imported when a definition is built: listing does not need 
 __all__ = ["DATASETS_GROUP", "PythonEntry", "index_file", "python_entries"]
 
 DATASETS_GROUP = "dmconf.datasets"
-ENV_CACHE = "DMCONF_CACHE"
 INDEX_VERSION = 1
 
 
 def index_file() -> Path:
     """Where the search index of Python-defined datasets is cached."""
-    explicit = os.environ.get(ENV_CACHE)
-    if explicit:
-        return Path(explicit).expanduser() / "python-datasets.json"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("dmconf", appauthor=False)) / "python-datasets.json"
+    return cache_folder() / "python-datasets.json"
 
 
 @dataclass

@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     from dmconf.fetch.download import Download
     from dmconf.unpack import Unpacker
 
-__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition"]
+__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition",
+           "typed_paths"]
 
 log = logging.getLogger("dmconf")
 
@@ -55,7 +57,17 @@ def prepare(
     catalog: Catalog | None = None,
 ) -> BaseModel:
     """Download what is missing of a dataset, verify it, and return its typed object."""
+    remembered = isinstance(dataset, str) and settings is None and catalog is None
+    started = time.time_ns()
+    if remembered and isinstance(dataset, str):  # the environment decides: the warm path
+        from dmconf.warm import recall
+
+        warm = recall(dataset)
+        if warm is not None:
+            return warm
     settings = settings or load_settings()
+    if isinstance(dataset, str):
+        catalog = catalog or Catalog.from_settings(settings)
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     folder = settings.dataset_folder(definition)
     typed = build_object(definition, folder)  # a wrong type or data fails before any download
@@ -78,6 +90,10 @@ def prepare(
         log.info("%s", job.summary.line(folder))
     else:
         check_paths(definition, folder, typed)
+    if remembered and catalog is not None:
+        from dmconf.warm import remember
+
+        remember(str(dataset), catalog, definition, typed, folder, started=started)
     return typed
 
 
@@ -109,7 +125,7 @@ def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -
     named differently) fails here, with what the resource does contain, rather than handing
     out a path that does not exist.
     """
-    for where, path in _paths(typed, "data"):
+    for where, path in typed_paths(typed):
         if os.path.lexists(path):
             continue
         relative = Path(os.path.relpath(path, folder))
@@ -124,6 +140,11 @@ def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -
             f"({path}){holds}. Fix the path in the definition",
             dataset=definition.id, path=definition._source, field=f"{where}.path",
         )
+
+
+def typed_paths(typed: BaseModel) -> Iterator[tuple[str, Path]]:
+    """Every ``path`` of a typed object, with the attribute path that leads to it."""
+    return _paths(typed, "data")
 
 
 def _paths(value: Any, where: str) -> Iterator[tuple[str, Path]]:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from dmconf.errors import SettingsError, describe_validation
+from dmconf.userdirs import ENV_SETTINGS, settings_file
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
@@ -31,7 +32,6 @@ __all__ = ["RemoteSettings", "Settings", "load_settings", "settings_file", "upda
 ENV_DATA = "DMCONF_DATA"
 ENV_CATALOG = "DMCONF_CATALOG"
 ENV_OFFLINE = "DMCONF_OFFLINE"
-ENV_SETTINGS = "DMCONF_SETTINGS"
 
 
 def _default_data() -> Path:
@@ -141,16 +141,6 @@ class Settings(BaseModel):
         from dmconf.store.layout import dataset_folder
 
         return dataset_folder(self, definition)
-
-
-def settings_file(environ: Mapping[str, str] | None = None) -> Path:
-    """The settings file in use: ``$DMCONF_SETTINGS`` or the user config folder's."""
-    explicit = (os.environ if environ is None else environ).get(ENV_SETTINGS)
-    if explicit:
-        return Path(explicit).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("dmconf", appauthor=False)) / "settings.yaml"
 
 
 def _read_file(path: Path, explicit: bool) -> dict[str, Any]:

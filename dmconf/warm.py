@@ -1,0 +1,231 @@
+"""The warm path: an already prepared dataset answered without reading settings or definitions.
+
+After a prepare, :func:`remember` notes what the answer depended on (a :class:`Warm` note) and
+what it was: the dataset's folder, content digest and resource names, the paths of its typed
+object, and (for the command line) the JSON that ``dmconf prepare`` printed. The next call
+recomputes the note's *fingerprint*, with ``stat`` calls only:
+
+- the ``DMCONF_*`` variables and the settings file;
+- the definition file and, in every catalogue root, the files that would define the same id
+  (a duplicate appearing, a definition removed or moved);
+- the installed distributions: every ``sys.path`` folder (installing, upgrading or removing a
+  distribution adds or removes its ``.dist-info`` there), which covers catalogue plugins, Python
+  definitions and data types from plugins;
+- dmconf's own modules (an editable install being edited).
+
+When it matches, the dataset is still checked as :func:`dmconf.prepare` checks it: the state
+file (the completion marker) names the content digest, every resource is in place and is not a
+symbolic link, every path of the typed object exists. Anything else, and the normal path runs
+(and notes anew). Notes are kept in memory for the Python API and, for the command line, in
+``$DMCONF_CACHE/prepared/`` (the user's cache folder, never the shared data folder), read
+without following links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dmconf.userdirs import cache_folder, settings_file
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from dmconf.catalog import Catalog
+    from dmconf.definition import DatasetDefinition
+
+__all__ = ["Warm", "recall", "recall_json", "remember"]
+
+VERSION = 1
+STATE_FILE = ".dmconf-state.json"  # dmconf.state.STATE_FILE, without importing the models
+SUFFIXES = (".yaml", ".yml")  # dmconf.catalog.SUFFIXES
+PACKAGE = Path(__file__).resolve().parent
+# A file changed this recently may change again within the file system's time resolution
+# without its size or time changing (git's "racy" files): answers that depend on one are not noted.
+RECENT_NS = 2_000_000_000
+_MEMORY: dict[str, tuple[Warm, BaseModel]] = {}
+
+
+@dataclass
+class Warm:
+    """What one prepared answer depended on, and what it was."""
+
+    dataset: str
+    roots: list[str]  # the catalogue roots, in order
+    source: str  # the definition file
+    folder: str
+    digest: str  # the definition's content digest, as the state file holds it
+    resources: list[str]
+    paths: list[str]  # every path of the typed object
+    fingerprint: list[Any]
+    output: str = ""  # the JSON `dmconf prepare` printed
+
+    def valid(self) -> bool:
+        """Nothing it depends on changed, and the dataset is still prepared."""
+        return (
+            _fingerprint(self.dataset, self.roots, self.source) == self.fingerprint
+            and _prepared(Path(self.folder), self.digest, self.resources)
+            and all(os.path.lexists(p) for p in self.paths)
+        )
+
+
+def remember(
+    dataset: str, catalog: Catalog, definition: DatasetDefinition, typed: BaseModel,
+    folder: Path, *, started: int, output: str | None = None,
+) -> None:
+    """Note a prepared answer (in memory; with ``output``, also in the cache folder).
+
+    ``started`` is the ``time.time_ns()`` before anything was read: a file changed after it,
+    or within RECENT_NS before it, could change again unseen, so the answer is not noted.
+    """
+    from dmconf.preparation import typed_paths
+
+    entry = catalog.entry(dataset)
+    if entry.path.suffix not in SUFFIXES or not _only_dmconf_types(typed):
+        return  # Python definitions and plugins' types change with code that is not stat'ed
+    roots = [str(root.path) for root in catalog.roots]
+    times: list[int] = []
+    fingerprint = _fingerprint(dataset, roots, str(entry.path), times)
+    if max(times, default=0) > started - RECENT_NS:
+        return
+    note = Warm(
+        dataset=dataset, roots=roots, source=str(entry.path), folder=str(folder),
+        digest=definition.content_digest(), resources=list(definition.resources),
+        paths=[str(path) for _, path in typed_paths(typed)],
+        fingerprint=fingerprint, output=output or "",
+    )
+    _MEMORY[_key(dataset)] = (note, typed)
+    if output is not None:
+        _write(_file(dataset), json.dumps({"version": VERSION, **note.__dict__}))
+
+
+def recall(dataset: str) -> BaseModel | None:
+    """The typed object of a dataset prepared earlier in this process, if nothing changed."""
+    found = _MEMORY.get(_key(dataset))
+    if found is None or not found[0].valid():
+        return None
+    return found[1].model_copy(deep=True)  # callers may change theirs
+
+
+def recall_json(dataset: str) -> str | None:
+    """What ``dmconf prepare DATASET`` printed last time, if nothing changed since."""
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        with open(_file(dataset), "rb", opener=_nofollow) as file:
+            content = json.loads(file.read(1 << 20))
+        if content.pop("version", None) == VERSION:
+            note = Warm(**content)
+            if note.dataset == dataset and note.output and note.valid():
+                return note.output
+    return None
+
+
+def _nofollow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+
+
+def _key(dataset: str) -> str:
+    """The id and the environment that decides where its answer comes from."""
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DMCONF_"))
+    return json.dumps([dataset, sys.executable, env])
+
+
+def _file(dataset: str) -> Path:
+    name = hashlib.sha256(_key(dataset).encode()).hexdigest()[:32]
+    return cache_folder() / "prepared" / f"{name}.json"
+
+
+def _write(path: Path, text: str) -> None:
+    """Write atomically; a cache that cannot be written only costs speed."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "x", encoding="utf-8", opener=_nofollow) as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _stat(path: str, times: list[int]) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    times.append(info.st_mtime_ns)
+    return [info.st_mtime_ns, info.st_size, info.st_ino]
+
+
+def _fingerprint(
+    dataset: str, roots: list[str], source: str, times: list[int] | None = None
+) -> list[Any]:
+    """Stat calls that change when anything the answer depends on changes (``times`` gets
+    the modification times seen)."""
+    times = [] if times is None else times
+    *folders, name = dataset.split(".")
+    candidates = [os.path.join(root, *folders, name + suffix)
+                  for root in roots for suffix in SUFFIXES]
+    installed = [[entry, _stat(entry, times)] for entry in sys.path if entry]
+    return [
+        VERSION, _key(dataset), _stat(str(settings_file()), times), _stat(source, times),
+        [_stat(path, times) for path in candidates], installed, _sources(times),
+    ]
+
+
+def _sources(times: list[int]) -> list[list[Any]]:
+    """dmconf's own modules: their names, sizes and times (an editable install being edited)."""
+    found: list[list[Any]] = []
+    folders = [str(PACKAGE)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    info = entry.stat()
+                    times.append(info.st_mtime_ns)
+                    found.append([entry.path, info.st_mtime_ns, info.st_size])
+                elif entry.is_dir() and not entry.name.startswith(("_", ".")):
+                    folders.append(entry.path)
+    return sorted(found)
+
+
+def _prepared(folder: Path, digest: str, resources: list[str]) -> bool:
+    """What :meth:`dmconf.state.DatasetState.is_prepared` checks, without the models: the
+    state file names the digest, every resource is there and none is a symbolic link."""
+    try:
+        fd = os.open(folder / STATE_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return False
+            content = json.loads(file.read(16 << 20))
+        if not isinstance(content, dict) or content.get("digest") != digest:
+            return False
+        return all(stat.S_ISDIR(m) or stat.S_ISREG(m)
+                   for m in (os.lstat(folder / key).st_mode for key in resources))
+    except (OSError, ValueError):
+        return False
+
+
+def _only_dmconf_types(typed: BaseModel) -> bool:
+    """Whether every model in the typed object is one of dmconf's own types."""
+    from pydantic import BaseModel
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, BaseModel):
+            if not type(value).__module__.startswith("dmconf."):
+                return False
+            return all(walk(getattr(value, n, None))
+                       for n in [*type(value).model_fields, *(value.model_extra or {})])
+        if isinstance(value, list | tuple):
+            return all(walk(v) for v in value)
+        if isinstance(value, dict):
+            return all(walk(v) for v in value.values())
+        return True
+
+    return walk(typed)

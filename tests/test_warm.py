@@ -1,0 +1,239 @@
+"""The warm path of prepare (dmconf/warm.py): fast when nothing changed, never stale.
+
+Every test prepares for real (served by the suite's HTTP server), ages the files the answer
+depends on (so the note is taken: files changed within the last two seconds are not trusted),
+then changes one input and checks that the answer follows the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import MNIST_ID
+from test_plugins import install_fake_distribution
+
+import dmconf
+from dmconf import warm
+from dmconf.errors import DatasetNotFound, DefinitionError, DuplicateDataset, StorageError
+
+OLD = time.time() - 3600
+
+
+def age(*paths: Path) -> None:
+    for path in paths:
+        os.utime(path, (OLD, OLD))
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The command line, in a process of its own, reporting which heavy modules it imported."""
+    code = (
+        "import sys\nfrom dmconf.cli import main\ncode = main(sys.argv[1:])\n"
+        "heavy = [m for m in ('pydantic', 'yaml', 'importlib.metadata') if m in sys.modules]\n"
+        "print('HEAVY', *heavy, file=sys.stderr)\nsys.exit(code)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+
+
+def heavy(result: subprocess.CompletedProcess[str]) -> list[str]:
+    line = next(x for x in result.stderr.splitlines() if x.startswith("HEAVY"))
+    return line.split()[1:]
+
+
+@pytest.fixture
+def aged(mnist_env, server):
+    """test.mnist prepared once from the command line, its definition and settings aged."""
+    definition = mnist_env.catalog / "test" / "mnist.yaml"
+    age(definition, mnist_env.settings)
+    first = cli("prepare", MNIST_ID)
+    assert first.returncode == 0, first.stderr
+    assert heavy(first)  # the first one builds everything
+    return mnist_env, definition, json.loads(first.stdout)
+
+
+def test_cli_answers_a_prepared_dataset_without_models_yaml_or_entry_points(aged, server):
+    _env, _, first = aged
+    gets = len(server.log)
+    again = cli("prepare", MNIST_ID)
+    assert again.returncode == 0, again.stderr
+    assert heavy(again) == []
+    assert json.loads(again.stdout) == first
+    assert len(server.log) == gets
+
+
+def test_an_edited_definition_is_read_again(aged):
+    _env, definition, _ = aged
+    text = definition.read_text().replace("path: train_images", "path: train_imagex")
+    definition.write_text(text)
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1
+    assert "train_imagex" in result.stderr and heavy(result)
+
+
+def test_an_edit_of_the_same_size_within_the_same_tick_is_seen(aged):
+    """The mtime is put back as it was: the inode or the size must still differ... unless
+    nothing does; here the content changes and so does the answer."""
+    _env, definition, _first = aged
+    text = definition.read_text().replace("path: train_images", "path: train_imagex")
+    replacement = definition.with_suffix(".new")
+    replacement.write_text(text)
+    age(replacement)
+    os.replace(replacement, definition)  # same size, same mtime, another inode
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and "train_imagex" in result.stderr
+
+
+def test_a_removed_definition_is_not_found(aged):
+    _env, definition, _ = aged
+    definition.unlink()
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and "test.mnist" in result.stderr and heavy(result)
+
+
+def test_a_duplicate_appearing_is_an_error(aged):
+    _env, definition, _ = aged
+    twin = definition.with_suffix(".yml")
+    twin.write_text(definition.read_text())
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and str(twin) in result.stderr
+
+
+def test_a_plugin_installed_is_seen(aged, tmp_path, monkeypatch):
+    _env, definition, _ = aged
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    age(site)
+    assert cli("prepare", MNIST_ID).returncode == 0  # noted with the new sys.path
+    assert heavy(cli("prepare", MNIST_ID)) == []
+    package = site / "clash_pkg"
+    (package / "test").mkdir(parents=True)
+    (package / "test" / "mnist.yaml").write_text(definition.read_text())
+    install_fake_distribution(site, "clash_pkg", "[dmconf.catalogs]\nclash = clash_pkg\n")
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and "clash_pkg" in result.stderr
+
+
+def test_settings_changed_are_read_again(aged):
+    env, _, _ = aged
+    env.settings.write_text("offline: maybe\n")
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and "offline" in result.stderr
+
+
+def test_removed_data_is_prepared_again(aged, server):
+    _env, _, first = aged
+    gets = len(server.log)
+    os.unlink(first["train"]["images"]["path"])
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 0, result.stderr
+    assert len(server.log) == gets + 1
+    assert os.path.exists(first["train"]["images"]["path"])
+
+
+def test_a_state_file_naming_another_digest_is_not_prepared(aged, server):
+    _env, _, first = aged
+    folder = Path(first["train"]["images"]["path"]).parent
+    state = folder / ".dmconf-state.json"
+    content = json.loads(state.read_text())
+    state.write_text(json.dumps({**content, "digest": "0" * 64}))
+    gets = len(server.log)
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 0 and heavy(result)
+    assert json.loads(state.read_text())["digest"] == content["digest"]
+    assert len(server.log) == gets  # verified files are kept, the marker rewritten
+
+
+def test_a_resource_replaced_by_a_link_is_refused(aged, tmp_path):
+    _env, _, first = aged
+    path = Path(first["train"]["images"]["path"])
+    elsewhere = tmp_path / "elsewhere"
+    os.replace(path, elsewhere)
+    path.symlink_to(elsewhere)
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 1 and "symbolic link" in result.stderr
+
+
+def test_a_planted_cache_link_is_not_followed(aged, tmp_path):
+    _env, _, _ = aged
+    notes = list((tmp_path / "cache" / "prepared").glob("*.json"))
+    assert len(notes) == 1
+    fake = tmp_path / "fake.json"
+    fake.write_text(notes[0].read_text().replace('"output": "', '"output": "PLANTED '))
+    notes[0].unlink()
+    notes[0].symlink_to(fake)
+    result = cli("prepare", MNIST_ID)
+    assert result.returncode == 0 and "PLANTED" not in result.stdout
+
+
+def test_a_just_written_definition_is_not_trusted(mnist_env):
+    assert cli("prepare", MNIST_ID).returncode == 0
+    assert not list((mnist_env.data.parent / "cache").glob("prepared/*.json"))
+
+
+# --- the Python API ---------------------------------------------------------------------------
+
+@pytest.fixture
+def api_aged(mnist_env):
+    age(mnist_env.catalog / "test" / "mnist.yaml", mnist_env.settings)
+    first = dmconf.prepare(MNIST_ID)
+    return mnist_env, first
+
+
+def test_the_api_answers_from_memory_a_copy(api_aged, monkeypatch):
+    _env, first = api_aged
+    from dmconf.catalog import Catalog
+
+    def no_catalog(*args, **kwargs):
+        raise AssertionError("the warm path read the catalogue")
+
+    monkeypatch.setattr(Catalog, "from_settings", no_catalog)
+    again = dmconf.prepare(MNIST_ID)
+    assert again == first and again is not first
+    assert again.train is not first.train
+
+
+def test_the_api_sees_an_edit(api_aged):
+    env, _first = api_aged
+    definition = env.catalog / "test" / "mnist.yaml"
+    definition.write_text(definition.read_text().replace("path: test_labels", "path: nothere"))
+    with pytest.raises(DefinitionError, match="nothere"):
+        dmconf.prepare(MNIST_ID)
+
+
+def test_the_api_sees_a_removal_and_a_new_plugin(api_aged, tmp_path, monkeypatch):
+    env, _ = api_aged
+    site = tmp_path / "site"
+    (site / "clash_pkg" / "test").mkdir(parents=True)
+    (site / "clash_pkg" / "test" / "mnist.yaml").write_text("type: file\ndata: {path: x}\n")
+    install_fake_distribution(site, "clash_pkg", "[dmconf.catalogs]\nclash = clash_pkg\n")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(DuplicateDataset):
+        dmconf.prepare(MNIST_ID)
+    monkeypatch.undo()
+    (env.catalog / "test" / "mnist.yaml").unlink()
+    with pytest.raises(DatasetNotFound):
+        dmconf.prepare(MNIST_ID)
+
+
+def test_the_api_refuses_a_linked_resource(api_aged, tmp_path):
+    _env, first = api_aged
+    path = first.train.labels.path
+    os.replace(path, tmp_path / "moved")
+    path.symlink_to(tmp_path / "moved")
+    with pytest.raises(StorageError, match="symbolic link"):
+        dmconf.prepare(MNIST_ID)
+
+
+def test_settings_given_explicitly_bypass_the_memory(api_aged):
+    env, first = api_aged
+    settings = dmconf.load_settings(data=str(env.data.parent / "other"))
+    assert dmconf.prepare(MNIST_ID, settings=settings).train.images.path != \
+        first.train.images.path
+    assert warm.recall(MNIST_ID) == first
