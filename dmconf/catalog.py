@@ -144,7 +144,11 @@ def _report(report: Callable[[str], None] | None, problem: str) -> None:
 
 def _walk(root: Root, report: Callable[[str], None]) -> Iterator[Entry]:
     base = str(root.path)
-    for folder, dirs, files in os.walk(base):
+
+    def skipped(exc: OSError) -> None:
+        report(f"{exc.filename} ({root.origin}): cannot be listed: {exc.strerror}")
+
+    for folder, dirs, files in os.walk(base, onerror=skipped):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         rel = os.path.relpath(folder, base)
         prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
@@ -158,33 +162,55 @@ def _walk(root: Root, report: Callable[[str], None]) -> Iterator[Entry]:
                            "id (letters, digits, '_' and '-' between dots); rename it")
 
 
+def _log_problem(problem: str) -> None:
+    log.warning("skipped: %s", problem)
+
+
 class Catalog:
     """All the datasets that a set of roots defines."""
 
-    def __init__(self, roots: Iterable[Root], python: Iterable[Entry] = ()) -> None:
+    def __init__(
+        self,
+        roots: Iterable[Root],
+        python: Iterable[Entry] = (),
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
         self.roots = list(roots)
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
         self.problems: list[str] = []  # broken entries skipped, each reported once
+        self._on_problem = on_problem or _log_problem
 
     def report(self, problem: str) -> None:
-        """Say once, on the log (stderr), that a broken entry is skipped."""
+        """Say once that a broken entry (or a folder that cannot be listed) is skipped: on the
+        log (stderr) by default, or to the ``on_problem`` the catalogue was built with."""
         if problem not in self.problems:
             self.problems.append(problem)
-            log.warning("skipped: %s", problem)
+            self._on_problem(problem)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Catalog:
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        plugins: bool = True,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> Catalog:
+        """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
+        bundled catalogue; ``on_problem`` hears of what is skipped (default: the log)."""
         settings = settings or load_settings()
         roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
+        bundled = Root(bundled_root(), "bundled catalogue")
+        if not plugins:
+            return cls([*roots, bundled], on_problem=on_problem)
         # One scan of the installed distributions serves both entry point groups: each scan
         # reads every distribution's metadata, the largest cost of building a catalogue.
         installed = entry_points()
         problems: list[str] = []
         roots += list(_plugin_roots(installed, problems.append))
-        roots.append(Root(bundled_root(), "bundled catalogue"))
+        roots.append(bundled)
         from dmconf.entrypoints import python_entries
 
-        catalog = cls(roots, python_entries(installed))
+        catalog = cls(roots, python_entries(installed), on_problem)
         for problem in problems:
             catalog.report(problem)
         return catalog
@@ -194,8 +220,12 @@ class Catalog:
         found: dict[str, Entry] = {}
         seen_roots: set[Path] = set()
         for root in self.roots:
+            if not root.path.is_dir():
+                if root.path.exists():
+                    self.report(f"{root.path} ({root.origin}): not a folder")
+                continue
             resolved = root.path.resolve()
-            if resolved in seen_roots or not root.path.is_dir():
+            if resolved in seen_roots:
                 continue
             seen_roots.add(resolved)
             for entry in _walk(root, self.report):

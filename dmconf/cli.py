@@ -185,7 +185,9 @@ def _info(args: argparse.Namespace) -> None:
         f"type:      {definition.type}",
         f"defined:   {definition.source}",
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
-        f"hydra:     dataset={definition.id}",
+        f"hydra:     {settings.hydra_group}={definition.id}"
+        if settings.hydra_group
+        else "hydra:     - (hydra_group is off)",
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]

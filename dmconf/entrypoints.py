@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
 from dmconf.errors import DefinitionError, DuplicateDataset
-from dmconf.userdirs import cache_folder
+from dmconf.settings_sources import ENV_CACHE
 
 if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
     from dmconf.definition import DatasetDefinition
@@ -42,7 +42,12 @@ INDEX_VERSION = 1
 
 def index_file() -> Path:
     """Where the search index of Python-defined datasets is cached."""
-    return cache_folder() / "python-datasets.json"
+    explicit = os.environ.get(ENV_CACHE)
+    if explicit:
+        return Path(explicit).expanduser() / "python-datasets.json"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("dmconf", appauthor=False)) / "python-datasets.json"
 
 
 @dataclass

@@ -22,16 +22,22 @@ from pydantic import (
 )
 
 from dmconf.errors import SettingsError, describe_validation
-from dmconf.userdirs import ENV_SETTINGS, settings_file
+from dmconf.settings_sources import (
+    DEFAULT_HYDRA_GROUP,
+    ENV_CATALOG,
+    ENV_DATA,
+    ENV_HYDRA_GROUP,
+    ENV_OFFLINE,
+    ENV_SETTINGS,
+    hydra_group,
+    read_settings_file,
+    settings_file,
+)
 
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["RemoteSettings", "Settings", "load_settings", "settings_file", "update_settings_file"]
-
-ENV_DATA = "DMCONF_DATA"
-ENV_CATALOG = "DMCONF_CATALOG"
-ENV_OFFLINE = "DMCONF_OFFLINE"
 
 
 def _default_data() -> Path:
@@ -109,6 +115,10 @@ class Settings(BaseModel):
     progress: bool | None = Field(
         default=None, description="progress bars: None shows them when stderr is a terminal"
     )
+    hydra_group: str | None = Field(
+        default=DEFAULT_HYDRA_GROUP,
+        description="the Hydra config group listing the catalogue; empty or off: no group",
+    )
     remote: dict[str, RemoteSettings] = Field(
         default_factory=dict, description="named remotes (`dmconf remote add NAME URL`)"
     )
@@ -135,33 +145,17 @@ class Settings(BaseModel):
     def _expand_catalogs(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
         return tuple(p.expanduser().absolute() for p in value)
 
+    @field_validator("hydra_group", mode="before")
+    @classmethod
+    def _check_hydra_group(cls, value: Any) -> str | None:
+        return hydra_group(value)
+
     def dataset_folder(self, definition: DatasetDefinition) -> Path:
         """The folder of a dataset's files: ``<data>/<id>/<content-key>`` (see
         :mod:`dmconf.store.layout`, the one place that decides it)."""
         from dmconf.store.layout import dataset_folder
 
         return dataset_folder(self, definition)
-
-
-def _read_file(path: Path, explicit: bool) -> dict[str, Any]:
-    from dmconf.yamlfile import UnreadableYaml, read_yaml
-
-    # Any readable non-folder will do: DMCONF_SETTINGS=/dev/null means "no settings file".
-    if not os.path.lexists(path) or path.is_dir():
-        if explicit:
-            raise SettingsError(
-                f"{ENV_SETTINGS} names {path}, which is not a file; create it or unset the variable"
-            )
-        return {}
-    try:
-        content = read_yaml(path)
-    except UnreadableYaml as exc:
-        raise SettingsError(f"settings file {path}: {exc}") from None
-    if content is None:
-        return {}
-    if not isinstance(content, dict):
-        raise SettingsError(f"settings file {path}: expected a mapping of keys, got {content!r}")
-    return content
 
 
 def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -172,11 +166,14 @@ def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any)
     """
     env = os.environ if environ is None else environ
     path = settings_file(env)
-    values = _read_file(path, explicit=bool(env.get(ENV_SETTINGS)))
+    values = read_settings_file(path, explicit=bool(env.get(ENV_SETTINGS)))
     source = f"settings file {path}" if values else "settings"
     if env.get(ENV_DATA):
         values["data"] = env[ENV_DATA]
         source += f" / {ENV_DATA}"
+    if ENV_HYDRA_GROUP in env:
+        values["hydra_group"] = env[ENV_HYDRA_GROUP]
+        source += f" / {ENV_HYDRA_GROUP}"
     if env.get(ENV_CATALOG):
         env_roots = [p for p in env[ENV_CATALOG].split(os.pathsep) if p]
         values["catalogs"] = [*env_roots, *values.get("catalogs", [])]
@@ -206,7 +203,7 @@ def update_settings_file(change: Callable[[dict[str, Any]], None]) -> Path:
             f"settings file {path} is not a regular file, so dmconf will not rewrite it; set "
             f"{ENV_SETTINGS} to a YAML file (it is created if missing)"
         )
-    values = _read_file(path, explicit=False)
+    values = read_settings_file(path, explicit=False)
     change(values)
     try:
         Settings(**values)

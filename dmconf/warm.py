@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmconf.userdirs import cache_folder, settings_file
+from dmconf.settings_sources import cache_folder, settings_file
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -8,8 +8,6 @@ are served by the loopback server, which the subprocess reaches by URL.
 from __future__ import annotations
 
 import copy
-import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -21,6 +19,7 @@ import pytest
 import yaml
 from conftest import MNIST_ID, Env, MnistFiles, mnist_definition
 from httpserver import FileServer
+from hydraapps import gets, results, run
 
 OTHER_ID = "test.mnist2"  # a second copy, served under mnist2/
 RESOURCES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -110,32 +109,6 @@ def app(tmp_path: Path, mnist_env: Env, server: FileServer, mnist: MnistFiles) -
     (folder / "conf" / "dataset").mkdir()
     (folder / "conf" / "dataset" / "own.yaml").write_text(yaml.safe_dump(own))
     return folder
-
-
-def run(
-    folder: Path, *args: str, script: str = "app.py", ok: bool = True
-) -> subprocess.CompletedProcess:
-    """Run the app as a user would; the DMCONF_* variables come from the ``env`` fixture."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
-    proc = subprocess.run(
-        [sys.executable, script, *args],
-        cwd=folder,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if ok and proc.returncode != 0:
-        pytest.fail(f"{script} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def results(proc: subprocess.CompletedProcess) -> list[dict]:
-    return [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-
-
-def gets(server: FileServer, path: str) -> int:
-    return sum(1 for r in server.requests_for(path) if r.method == "GET")
 
 
 def test_default_dataset_loads_and_instantiates(
@@ -283,6 +256,21 @@ def test_resolver_gives_prepared_paths(app: Path, env: Env) -> None:
         run(app, "--config-name", "resolver", "--cfg", "job", "--resolve").stdout
     )
     assert shown["paths"]["train_images"] == str(folder / "train_images")
+
+
+def test_printing_a_config_with_the_resolver_downloads_nothing(
+    app: Path, env: Env, server: FileServer
+) -> None:
+    """The path is known before the data is there: --cfg prints it; a run prepares."""
+    folder = env.folder(MNIST_ID)
+    shown = yaml.safe_load(
+        run(app, "--config-name", "resolver", "--cfg", "job", "--resolve").stdout
+    )
+    assert shown["paths"] == {"folder": str(folder), "train_images": str(folder / "train_images")}
+    assert server.log == [] and not folder.exists()
+    [report] = results(run(app, "--config-name", "resolver"))
+    assert report["paths"] == shown["paths"]
+    assert (folder / "train_images").is_file() and gets(server, "mnist/train_images.gz") == 1
 
 
 def test_the_example_experiment_runs(mnist_env: Env, server: FileServer, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import dmconf
@@ -60,3 +62,43 @@ def test_a_missing_explicit_settings_file_is_an_error(env, monkeypatch, tmp_path
 def test_dev_null_means_no_settings_file(env, monkeypatch):
     monkeypatch.setenv("DMCONF_SETTINGS", "/dev/null")
     assert load_settings().retries == 5
+
+
+def test_relative_paths_of_the_environment_are_anchored_once(tmp_path):
+    from dmconf.settings_sources import anchor_paths
+
+    environ = {
+        "DMCONF_DATA": "data",
+        "DMCONF_CATALOG": f"cat{os.pathsep}/abs/cat{os.pathsep}./more/../other",
+        "DMCONF_SETTINGS": "~/settings.yaml",
+        "DMCONF_CACHE": "",
+        "DMCONF_OFFLINE": "1",
+    }
+    anchor_paths(environ, str(tmp_path))
+    assert environ == {
+        "DMCONF_DATA": str(tmp_path / "data"),
+        "DMCONF_CATALOG": os.pathsep.join(
+            [str(tmp_path / "cat"), "/abs/cat", str(tmp_path / "other")]
+        ),
+        "DMCONF_SETTINGS": "~/settings.yaml",  # the same from anywhere: the settings expand it
+        "DMCONF_CACHE": "",
+        "DMCONF_OFFLINE": "1",
+    }
+    before = dict(environ)
+    anchor_paths(environ, "/elsewhere")  # already absolute: a second call changes nothing
+    assert environ == before
+
+
+@pytest.mark.parametrize(
+    ("text", "group"), [("", "dataset"), ("hydra_group: data\n", "data"),
+                        ("hydra_group: off\n", None), ("hydra_group: ''\n", None)]
+)
+def test_the_hydra_group_is_a_setting(env, text, group):
+    env.settings.write_text(text)
+    assert load_settings().hydra_group == group
+
+
+def test_a_hydra_group_hydra_cannot_use_is_named(env, monkeypatch):
+    monkeypatch.setenv("DMCONF_HYDRA_GROUP", "data=sets")
+    with pytest.raises(SettingsError, match=r"DMCONF_HYDRA_GROUP: field hydra_group: 'data=sets'"):
+        load_settings()

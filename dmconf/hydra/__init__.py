@@ -22,11 +22,14 @@ from __future__ import annotations
 from dmconf.hydra.callback import PrepareDatasets
 from dmconf.hydra.node import TARGET, dataset_nodes, definition_node, load_dataset
 from dmconf.hydra.resolver import RESOLVER, dataset_path, register_resolver
+from dmconf.hydra.schema import DatasetConfig, ResourceConfig
 
 __all__ = [
     "RESOLVER",
     "TARGET",
+    "DatasetConfig",
     "PrepareDatasets",
+    "ResourceConfig",
     "dataset_nodes",
     "dataset_path",
     "definition_node",

@@ -1,8 +1,10 @@
 """The ``${dmconf:...}`` resolver: paths of prepared datasets, for configs that hand paths on.
 
 ``${dmconf:com.lecun.mnist}`` is the prepared dataset's folder and
-``${dmconf:com.lecun.mnist,train.images}`` the path of one item of its typed object; both
-prepare the dataset on first use and are strings, so ``--cfg job --resolve`` can print them.
+``${dmconf:com.lecun.mnist,train.images}`` the path of one item of its typed object. Both are
+strings, so ``--cfg job --resolve`` can print them. The path is known before the data is there:
+printing a config (``--cfg``, ``--help``) downloads nothing, while a job, or a config composed
+outside Hydra's command line, prepares the dataset on first use.
 """
 
 from __future__ import annotations
@@ -18,16 +20,31 @@ RESOLVER = "dmconf"
 
 def dataset_path(dataset_id: Any, item: Any = None) -> str:
     """The folder of a prepared dataset, or the path of one item of it (``train.images``)."""
-    from dmconf.preparation import prepare, resolve_definition
+    from dmconf.preparation import build_object, prepare, resolve_definition
     from dmconf.settings import load_settings
 
     dataset_id = str(dataset_id)
     settings = load_settings()
     definition = resolve_definition(dataset_id, settings=settings)
-    prepared = prepare(definition, settings=settings)
+    folder = settings.dataset_folder(definition)  # the one place the folder is computed
+    if not _printing_config():
+        prepare(definition, settings=settings)
     if item is None:
-        return str(settings.dataset_folder(definition))
-    return str(_item_path(prepared, dataset_id, str(item)))
+        return str(folder)
+    return str(_item_path(build_object(definition, folder), dataset_id, str(item)))
+
+
+def _printing_config() -> bool:
+    """Whether Hydra composed this config to print it (``--cfg``, ``--help``), not to run it.
+
+    Hydra sets its config for both, but only a job has an output folder.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized():
+        return False
+    return OmegaConf.is_missing(HydraConfig.get().runtime, "output_dir")
 
 
 def _item_path(value: Any, dataset_id: str, item: str) -> Path:
