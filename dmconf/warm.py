@@ -11,7 +11,8 @@ recomputes the note's *fingerprint*, with ``stat`` calls only:
 - the installed distributions: every ``sys.path`` folder (installing, upgrading or removing a
   distribution adds or removes its ``.dist-info`` there), which covers catalogue plugins, Python
   definitions and data types from plugins;
-- dmconf's own modules (an editable install being edited).
+- dmconf's own modules, for a note read by another process (an editable install being
+  edited; a running process keeps the code it imported).
 
 When it matches, the dataset is still checked as :func:`dmconf.prepare` checks it: the state
 file (the completion marker) names the content digest, every resource is in place and is not a
@@ -66,6 +67,7 @@ class Warm:
     paths: list[str]  # every path of the typed object
     fingerprint: list[Any]
     output: str = ""  # the JSON `dmconf prepare` printed
+    code: list[Any] | None = None  # dmconf's modules, for a note read by another process
 
     def valid(self) -> bool:
         """Nothing it depends on changed, and the dataset is still prepared."""
@@ -93,13 +95,14 @@ def remember(
     roots = [str(root.path) for root in catalog.roots]
     times: list[int] = []
     fingerprint = _fingerprint(dataset, roots, str(entry.path), times)
+    code = _sources(times)  # a running process's code does not change: checked across runs
     if max(times, default=0) > started - RECENT_NS:
         return
     note = Warm(
         dataset=dataset, roots=roots, source=str(entry.path), folder=str(folder),
         digest=definition.content_digest(), resources=list(definition.resources),
         paths=[str(path) for _, path in typed_paths(typed)],
-        fingerprint=fingerprint, output=output or "",
+        fingerprint=fingerprint, output=output or "", code=code,
     )
     _MEMORY[_key(dataset)] = (note, typed)
     if output is not None:
@@ -121,7 +124,8 @@ def recall_json(dataset: str) -> str | None:
             content = json.loads(file.read(1 << 20))
         if content.pop("version", None) == VERSION:
             note = Warm(**content)
-            if note.dataset == dataset and note.output and note.valid():
+            if (note.dataset == dataset and note.output and note.valid()
+                    and note.code == _sources([])):
                 return note.output
     return None
 
@@ -175,7 +179,7 @@ def _fingerprint(
     installed = [[entry, _stat(entry, times)] for entry in sys.path if entry]
     return [
         VERSION, _key(dataset), _stat(str(settings_file()), times), _stat(source, times),
-        [_stat(path, times) for path in candidates], installed, _sources(times),
+        [_stat(path, times) for path in candidates], installed,
     ]
 
 
