@@ -3,9 +3,14 @@
 Roots are read in this order: ``DMCONF_CATALOG``, the settings file's ``catalogs``, packages
 registered under the ``dmconf.catalogs`` entry point group, then the bundled ``datasets/``;
 datasets defined in Python come from the ``dmconf.datasets`` group (:mod:`dmconf.entrypoints`).
+Ported datamaestro repositories come from the ``dmconf.repositories`` group
+(:mod:`dmconf.compat.datamaestro.repository`).
 Listing reads file and entry names only; searching reads YAML metadata (and the cached index of
 Python definitions); nothing here imports dataset code.
-One id defined twice, wherever, is an error that names both places.
+
+One id defined in several places is never an error: the user's roots come first, then plugins
+(YAML roots, Python datasets, ported repositories), then the bundled catalogue; the first place
+is used, one warning names it and the place it hides, and :meth:`Catalog.places` lists them all.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError, DuplicateDataset
+from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
 from dmconf.settings import Settings, load_settings
 
@@ -35,6 +40,10 @@ CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
 # What searching reads from each definition (and `search --json/--long` shows).
 SEARCHED_FIELDS = ("name", "description", "tags", "tasks", "license", "splits")
+# Precedence of the places a definition comes from: the lowest rank wins.
+USER, PLUGIN, BUNDLED = 0, 1, 2
+_warned: set[str] = set()  # duplicate warnings given by this process: each once
+SHOWN_DUPLICATES = 3  # duplicates warned in full; the others in one line
 
 
 def bundled_root() -> Path:
@@ -63,6 +72,7 @@ class Root:
 
     path: Path
     origin: str
+    rank: int = PLUGIN
 
 
 @dataclass
@@ -133,7 +143,7 @@ def _plugin_roots(
         dist = getattr(ep, "dist", None)
         owner = f"plugin {dist.name}" if dist is not None else f"plugin {ep.name}"
         for location in locations:
-            yield Root(Path(location), owner)
+            yield Root(Path(location), owner, PLUGIN)
 
 
 def _report(report: Callable[[str], None] | None, problem: str) -> None:
@@ -198,8 +208,10 @@ class Catalog:
         """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
         bundled catalogue; ``on_problem`` hears of what is skipped (default: the log)."""
         settings = settings or load_settings()
-        roots = [Root(p, "catalogue root (DMCONF_CATALOG or settings)") for p in settings.catalogs]
-        bundled = Root(bundled_root(), "bundled catalogue")
+        roots = [
+            Root(p, "catalogue root (DMCONF_CATALOG or settings)", USER) for p in settings.catalogs
+        ]
+        bundled = Root(bundled_root(), "bundled catalogue", BUNDLED)
         if not plugins:
             return cls([*roots, bundled], on_problem=on_problem)
         # One scan of the installed distributions serves both entry point groups: each scan
@@ -208,16 +220,20 @@ class Catalog:
         problems: list[str] = []
         roots += list(_plugin_roots(installed, problems.append))
         roots.append(bundled)
+        from dmconf.compat.datamaestro.repository import repository_entries
+        from dmconf.compat.irds import irds_entries
         from dmconf.entrypoints import python_entries
 
-        catalog = cls(roots, python_entries(installed), on_problem)
+        python = [*python_entries(installed), *repository_entries(installed), *irds_entries()]
+        catalog = cls(roots, python, on_problem)
         for problem in problems:
             catalog.report(problem)
         return catalog
 
     @cached_property
-    def entries(self) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
+    def _places(self) -> dict[str, list[Entry]]:
+        """Every place defining each id, the one used first (see the module's precedence)."""
+        ranked: list[tuple[int, Entry]] = []
         seen_roots: set[Path] = set()
         for root in self.roots:
             if not root.path.is_dir():
@@ -228,19 +244,41 @@ class Catalog:
             if resolved in seen_roots:
                 continue
             seen_roots.add(resolved)
-            for entry in _walk(root, self.report):
-                if entry.id in found:
-                    raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
-                found[entry.id] = entry
+            ranked += [(root.rank, entry) for entry in _walk(root, self.report)]
         for entry in self.python:
             if not ID_PATTERN.match(entry.id):
                 self.report(f"{entry.location}: {entry.id!r} is not a dataset id (letters, "
                             "digits, '_' and '-' between dots); fix the entry point's name")
                 continue
-            if entry.id in found:
-                raise DuplicateDataset(entry.id, found[entry.id].location, entry.location)
-            found[entry.id] = entry
-        return dict(sorted(found.items()))
+            ranked.append((PLUGIN, entry))
+        places: dict[str, list[Entry]] = {}
+        for _, entry in sorted(ranked, key=lambda item: item[0]):  # stable: order within a rank
+            places.setdefault(entry.id, []).append(entry)
+        messages = [
+            f"{dataset_id} is defined in several places; using {found[0].location}, not "
+            f"{', '.join(e.location for e in found[1:])} (dmconf info {dataset_id} lists them)"
+            for dataset_id, found in places.items() if len(found) > 1
+        ]
+        new = [m for m in messages if m not in _warned]
+        _warned.update(new)
+        for message in new[:SHOWN_DUPLICATES]:
+            log.warning("%s", message)
+        if len(new) > SHOWN_DUPLICATES:  # two plugins sharing 80 ids: not 80 lines each time
+            rest = [m.split(" ", 1)[0] for m in new[SHOWN_DUPLICATES:]]
+            log.warning(
+                "%d more ids are defined in several places (the first one is used; dmconf info "
+                "ID lists them): %s", len(rest), ", ".join(rest),
+            )
+        return dict(sorted(places.items()))
+
+    @cached_property
+    def entries(self) -> dict[str, Entry]:
+        return {dataset_id: found[0] for dataset_id, found in self._places.items()}
+
+    def places(self, dataset_id: str) -> list[Entry]:
+        """Every place that defines ``dataset_id``, the one used first."""
+        self.entry(dataset_id)  # unknown: DatasetNotFound with suggestions
+        return list(self._places[dataset_id])
 
     def ids(self) -> list[str]:
         return list(self.entries)

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from dmconf import __version__
@@ -91,6 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
 
+    agree = commands.add_parser("accept", help="accept a dataset's data-use terms (per user)")
+    agree.add_argument("id")
+    agree.set_defaults(func=_accept)
+
+    porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
+    porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
+    porting.add_argument("--out", required=True, type=Path, help="where to write the project")
+    porting.set_defaults(func=_port)
+
     from dmconf.commands import lockfile, remote
 
     remote.register(commands)
@@ -100,6 +110,28 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
     return parser
+
+
+def _accept(args: argparse.Namespace) -> None:
+    from dmconf.agreements import accept
+    from dmconf.catalog import Catalog
+
+    definition = Catalog.from_settings().find(args.id)
+    if not definition.agreement:
+        _out(f"{definition.id} asks for no agreement")
+        return
+    _out(definition.agreement.strip())
+    path = accept(definition)
+    _out(f"{definition.id}: accepted (recorded in {path})")
+
+
+def _port(args: argparse.Namespace) -> None:
+    from dmconf.compat.datamaestro.port import port
+
+    result = port(args.source, args.out)
+    for problem in result.problems:
+        logging.getLogger("dmconf").warning("not ported: %s", problem)
+    _out(str(result.project))
 
 
 def _out(text: str) -> None:
@@ -156,6 +188,7 @@ def _info(args: argparse.Namespace) -> None:
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     definition = catalog.find(args.id)
+    hidden = [entry.location for entry in catalog.places(args.id)[1:]]
     if args.json:
         _out(definition.model_dump_json(indent=2))
         return
@@ -184,10 +217,13 @@ def _info(args: argparse.Namespace) -> None:
         f"on disk:   {_size_with_bytes(definition.disk_size)}",
         f"type:      {definition.type}",
         f"defined:   {definition.source}",
+        *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
         f"hydra:     {settings.hydra_group}={definition.id}"
         if settings.hydra_group
         else "hydra:     - (hydra_group is off)",
+        *([f"terms:     must be accepted (dmconf accept {definition.id})"]
+          if definition.agreement else []),
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]

@@ -37,6 +37,7 @@ UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
 # start with a dot are reserved for dmconf's own temporary and state files.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # An SPDX licence expression: ids (``MIT``, ``CC-BY-4.0``, ``LicenseRef-...`` for licences SPDX
 # does not list) joined by AND / OR / WITH, with parentheses. Syntax only: SPDX adds ids often.
 SPDX_ID = r"[A-Za-z0-9][A-Za-z0-9.+-]*"
@@ -54,9 +55,19 @@ class Resource(BaseModel):
     url: str = Field(description="where the file is published")
     mirrors: list[str] = Field(default_factory=list, description="tried in order after url")
     sha256: str | None = Field(default=None, description="sha256 of the downloaded bytes")
+    md5: str | None = Field(
+        default=None,
+        description="md5 of the downloaded bytes, where the publisher gives no sha256 (verified; "
+        "the sha256 is then recorded at the first download)",
+    )
     size: int | None = Field(default=None, ge=0, description="size of the downloaded bytes")
     unpack: Literal["none", "gunzip", "bunzip2", "unxz", "untar", "unzip"] = Field(
         default="none", description="how the download becomes the materialised file or folder"
+    )
+    unwrap: bool = Field(
+        default=False,
+        description="an archive whose content is one folder becomes that folder (datamaestro's "
+        "archives do this)",
     )
     max_unpacked_size: int | None = Field(
         default=None, gt=0, description="bytes at most that unpacking may produce "
@@ -74,6 +85,15 @@ class Resource(BaseModel):
             return value
         if not isinstance(value, str) or not SHA256_PATTERN.match(value.strip().lower()):
             raise ValueError("expected 64 hexadecimal characters (quote it in YAML)")
+        return value.strip().lower()
+
+    @field_validator("md5", mode="before")
+    @classmethod
+    def _normalise_md5(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, str) or not MD5_PATTERN.match(value.strip().lower()):
+            raise ValueError("expected 32 hexadecimal characters (quote it in YAML)")
         return value.strip().lower()
 
     @field_validator("url", "mirrors", mode="after")
@@ -132,6 +152,10 @@ class DatasetDefinition(BaseModel):
     prepared_size: NonNegativeInt | None = Field(
         default=None,
         description="bytes on disk once prepared, when archives make it differ from downloads",
+    )
+    agreement: str | None = Field(
+        default=None,
+        description="data-use terms a user must accept before the dataset is downloaded",
     )
     resources: dict[str, Resource] = Field(default_factory=dict)
     type: str = Field(description="registered short name or dotted path of a pydantic model")
@@ -238,7 +262,10 @@ class DatasetDefinition(BaseModel):
             "type": self.type,
             "data": self.data,
             "resources": {
-                key: {"sha256": r.sha256, "unpack": r.unpack}
+                key: {
+                    "sha256": r.sha256, "unpack": r.unpack,
+                    **({"md5": r.md5} if r.md5 else {}), **({"unwrap": True} if r.unwrap else {}),
+                }
                 for key, r in sorted(self.resources.items())
             },
         }

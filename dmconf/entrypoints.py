@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
-from dmconf.errors import DefinitionError, DuplicateDataset
+from dmconf.errors import DefinitionError
 from dmconf.settings_sources import ENV_CACHE
 
 if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
@@ -106,12 +106,12 @@ class PythonEntry(Entry):
 
 
 def python_entries(installed: InstalledEntryPoints | None = None) -> list[PythonEntry]:
-    """Every dataset of the ``dmconf.datasets`` group; two with one id are an error.
+    """Every dataset of the ``dmconf.datasets`` group (an id may come twice: see the catalogue).
 
     ``installed`` is a scan of every entry point (``importlib.metadata.entry_points()``) when
     the caller already has one.
     """
-    found: dict[str, PythonEntry] = {}
+    found: dict[str, list[PythonEntry]] = {}
     installed = installed if installed is not None else entry_points()
     for ep in installed.select(group=DATASETS_GROUP):
         dist = getattr(ep, "dist", None)
@@ -121,10 +121,8 @@ def python_entries(installed: InstalledEntryPoints | None = None) -> list[Python
             ep.name, module_file or Path(), f"plugin {name}", target=ep.value, distribution=name,
         )
         entry.fingerprint = [ep.value, name, *_stat(module_file)]
-        if ep.name in found:
-            raise DuplicateDataset(ep.name, found[ep.name].location, entry.location)
-        found[ep.name] = entry
-    return list(found.values())
+        found.setdefault(ep.name, []).append(entry)  # the catalogue warns about duplicates
+    return [entry for entries in found.values() for entry in entries]
 
 
 def _module_file(module: str) -> Path | None:
@@ -177,12 +175,14 @@ def _indexed(entry: PythonEntry) -> dict[str, Any]:
     return metadata
 
 
-def _write_index(path: Path, index: dict[str, Any]) -> None:
+def _write_index(
+    path: Path, index: dict[str, Any], field: str = "entries", version: Any = INDEX_VERSION
+) -> None:
     """Atomically replace the index; a cache that cannot be written is only slower."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"version": INDEX_VERSION, "entries": index}), "utf-8")
+        tmp.write_text(json.dumps({"version": version, field: index}), "utf-8")
         os.replace(tmp, path)
     with contextlib.suppress(OSError):
         tmp.unlink()

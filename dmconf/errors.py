@@ -21,7 +21,8 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── RemoteError (OSError)             a remote cannot be reached, read or written
     ├── CorruptBlob (ValueError)          a blob's bytes do not match its sha256 (remote or local)
     ├── LockMismatch (ValueError)         a definition or prepared data differs from dmconf.lock
-    └── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    ├── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    └── AgreementRequired (PermissionError) the dataset's data-use terms are not accepted yet
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
 Hydra and experimaestro launchers move them across processes. The library raises; only the CLI
@@ -201,14 +202,15 @@ class ChecksumMismatch(DmconfError, ValueError):
     """Downloaded bytes differ from the published sha256; the bytes were deleted."""
 
     def __init__(self, *, dataset: str, resource: str, url: str, path: str, expected: str,
-                 actual: str, size: int) -> None:
+                 actual: str, size: int, algorithm: str = "sha256") -> None:
         super().__init__(
             f"{dataset}: checksum mismatch for resource {resource!r} downloaded from {url}: "
-            f"expected sha256 {expected}, got {actual} ({size} bytes); the download was deleted "
+            f"expected {algorithm} {expected}, got {actual} ({size} bytes); the download was "
+            "deleted "
             f"and nothing was written to {path}. The server may have answered an error page, "
             "or the file changed upstream: check the URL in a browser, or set a mirror",
             dataset=dataset, resource=resource, url=url, path=path, expected=expected,
-            actual=actual, size=size,
+            actual=actual, size=size, algorithm=algorithm,
         )
 
 
@@ -257,6 +259,18 @@ class LockMismatch(DmconfError, ValueError):
 
 class NotPrepared(DmconfError, FileNotFoundError):
     """Data was asked for before its dataset was prepared."""
+
+
+class AgreementRequired(DmconfError, PermissionError):
+    """A dataset's publisher asks users to accept terms; this user has not yet (``terms``)."""
+
+    def __init__(self, *, dataset: str, terms: str) -> None:
+        super().__init__(
+            f"{dataset}: its publisher's data-use terms must be accepted before it is "
+            f"downloaded or used: {terms} -- to accept them, run `dmconf accept {dataset}` "
+            "(or add the id to `accepted:` in the settings file)",
+            dataset=dataset, terms=terms,
+        )
 
 
 def describe_validation(errors: list[Any], prefix: str = "") -> str:

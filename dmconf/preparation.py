@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from dmconf.catalog import Catalog
+from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
     ChecksumMismatch,
@@ -41,6 +42,7 @@ from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
 
 if TYPE_CHECKING:
+    from dmconf.data.registry import Resolver
     from dmconf.fetch.download import Download
     from dmconf.unpack import Unpacker
 
@@ -69,8 +71,12 @@ def prepare(
     if isinstance(dataset, str):
         catalog = catalog or Catalog.from_settings(settings)
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
+    from dmconf.agreements import require_accepted
+
+    require_accepted(definition, settings)  # the publisher's terms first: nothing is fetched
     folder = settings.dataset_folder(definition)
-    typed = build_object(definition, folder)  # a wrong type or data fails before any download
+    # A wrong type or data fails before any download (datasets it refers to are prepared).
+    typed = build_object(definition, folder, _Others(settings, catalog))
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
     if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
@@ -85,6 +91,10 @@ def prepare(
             missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
             _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
                      job.cancel)
+            # A type whose data another tool downloads (ir_datasets) does it here, once.
+            download = getattr(typed, "dmconf_download", None)
+            if callable(download):
+                download()
             DatasetState(folder).mark_prepared(definition)
             check_paths(definition, folder, typed)
         log.info("%s", job.summary.line(folder))
@@ -195,12 +205,38 @@ def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
     return prepare_from_remotes(definition, settings)
 
 
-def build_object(definition: DatasetDefinition, folder: Path) -> BaseModel:
-    """The typed object of a definition whose files are (or will be) in ``folder``."""
+@dataclass
+class _Others:
+    """Other datasets a definition refers to (``_dataset`` nodes), prepared on demand."""
+
+    settings: Settings
+    catalog: Catalog | None
+
+    def data(self, dataset_id: str, part: str) -> BaseModel:
+        obj: Any = prepare(dataset_id, settings=self.settings, catalog=self.catalog)
+        for name in filter(None, part.split(".")):
+            obj = getattr(obj, name)
+        return obj
+
+    def folder(self, dataset_id: str) -> Path:
+        self.data(dataset_id, "")
+        definition = resolve_definition(dataset_id, settings=self.settings, catalog=self.catalog)
+        return self.settings.dataset_folder(definition)
+
+
+def build_object(
+    definition: DatasetDefinition, folder: Path, resolve: Resolver | None = None
+) -> BaseModel:
+    """The typed object of a definition whose files are (or will be) in ``folder``.
+
+    ``resolve`` gives what it refers to in other datasets.
+    """
     from dmconf.data.registry import build, resolve_type
 
     cls = resolve_type(definition.type, f"{definition.source}: type")
-    return build(definition.data, cls, folder, f"{definition.id}: data", id=definition.id)
+    return build(
+        definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
+    )
 
 
 @dataclass
@@ -245,6 +281,18 @@ def _run_all(
         raise errors[0]
 
 
+def _unwrap(folder: Path) -> bool:
+    """Make ``folder`` the one folder it holds, if it holds nothing else; whether it did."""
+    children = list(folder.iterdir()) if folder.is_dir() else []
+    if len(children) != 1 or children[0].is_symlink() or not children[0].is_dir():
+        return False
+    inner = folder.with_name(folder.name + ".inner")
+    os.replace(children[0], inner)
+    folder.rmdir()
+    os.replace(inner, folder)
+    return True
+
+
 def _materialise(job: _Job, key: str, resource: Resource) -> None:
     """Fetch, verify and unpack one resource into ``folder/key``, under the resource's lock."""
     from dmconf.fetch.download import reclaim, remove_partial, remove_path, temp_path
@@ -273,9 +321,14 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                         size = part.stat().st_size
                         if not unpacker.streams:
                             materialised = unpacker.unpack(part, unpacked) or sha256
+                        if resource.unwrap and _unwrap(unpacked):
+                            materialised = tree_sha256(unpacked)
                     except UnpackError as exc:
                         raise _named(exc, job, key, url, (part, unpacked)) from None
-                    if resource.sha256 is None:  # once complete and unpacked
+                    if resource.sha256 is None and resource.md5 is not None:
+                        log.info("%s: %s matches its published md5; its sha256 %s is recorded "
+                                 "for verify", definition.id, key, sha256)
+                    elif resource.sha256 is None:  # once complete and unpacked
                         log.warning(
                             "%s: resource %r has no sha256; pin the downloaded one in the "
                             "definition: sha256: %s (size: %d)", definition.id, key, sha256, size)
@@ -381,6 +434,12 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
 
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
     actual = download.hexdigest()
+    if resource.md5 is not None and download.md5.hexdigest() != resource.md5:
+        raise ChecksumMismatch(
+            dataset=job.definition.id, resource=key, url=url, path=str(job.folder / key),
+            expected=resource.md5, actual=download.md5.hexdigest(), size=download.size,
+            algorithm="md5",
+        )
     if resource.sha256 is None:
         _check_unpinned(job, key, resource, url, download)
     elif actual != resource.sha256:

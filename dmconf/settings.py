@@ -102,6 +102,9 @@ class Settings(BaseModel):
     read_timeout: float = Field(
         default=60.0, gt=0, allow_inf_nan=False, description="seconds without a byte")
     parallel: int = Field(default=4, ge=1, description="resources of one dataset at once")
+    accepted: tuple[str, ...] = Field(
+        default=(), description="ids whose data-use terms you accept (also: dmconf accept ID)"
+    )
     download_max_size: int = Field(
         default=1 << 40, gt=0,
         description="bytes at most of a download whose definition gives no size (1 TiB)")

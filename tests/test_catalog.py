@@ -8,7 +8,7 @@ import pytest
 
 from dmconf.catalog import Catalog, bundled_root
 from dmconf.data.registry import build, resolve_type
-from dmconf.errors import DatasetNotFound, DuplicateDataset
+from dmconf.errors import DatasetNotFound
 
 # Published sha256 of the four MNIST files (TensorFlow Datasets, url_checksums/mnist.txt).
 MNIST_SHA256 = {
@@ -62,22 +62,34 @@ def test_extra_roots_come_first_and_list_sorted(env):
     assert {"org.example.a", "org.example.b", "com.lecun.mnist"} <= set(ids)
 
 
-def test_one_id_twice_is_an_error_naming_both_files(env, tmp_path, monkeypatch):
+def test_one_id_twice_uses_the_first_root_and_warns_once_naming_both(
+    env, tmp_path, monkeypatch, caplog
+):
     other = tmp_path / "second"
     first = env.define("org.example.twice", "type: file\n")
     second = other / "org" / "example" / "twice.yml"
     second.parent.mkdir(parents=True)
-    second.write_text("type: file\n")
+    second.write_text("type: generic\n")
     monkeypatch.setenv("DMCONF_CATALOG", f"{env.catalog}:{other}")
-    with pytest.raises(DuplicateDataset) as info:
-        Catalog.from_settings().ids()
-    assert str(first) in str(info.value) and str(second) in str(info.value)
+    catalog = Catalog.from_settings()
+    assert catalog.ids().count("org.example.twice") == 1
+    assert catalog.find("org.example.twice").type == "file"
+    warnings = [r.getMessage() for r in caplog.records if "several places" in r.getMessage()]
+    assert len(warnings) == 1 and str(first) in warnings[0] and str(second) in warnings[0]
+    catalog.find("org.example.twice")  # no second warning from the same catalogue
+    assert len([r for r in caplog.records if "several places" in r.getMessage()]) == 1
+    assert [e.path for e in catalog.places("org.example.twice")] == [first, second]
 
 
-def test_a_root_shadowing_the_bundled_mnist_is_a_duplicate(env):
-    env.define("com.lecun.mnist", "type: file\n")
-    with pytest.raises(DuplicateDataset, match=r"com\.lecun\.mnist"):
-        Catalog.from_settings().find("com.lecun.mnist")
+def test_a_user_root_wins_over_the_bundled_mnist_and_info_lists_both(env, capsys):
+    from dmconf.cli import main
+
+    mine = env.define("com.lecun.mnist", "name: mine\ntype: file\n")
+    assert Catalog.from_settings().find("com.lecun.mnist").name == "mine"
+    assert main(["info", "com.lecun.mnist"]) == 0
+    out = capsys.readouterr().out
+    assert f"defined:   {mine}" in out
+    assert f"hides:     {bundled_root() / 'com' / 'lecun' / 'mnist.yaml'}" in out
 
 
 def test_unknown_ids_suggest_close_ones(env):

@@ -264,13 +264,15 @@ def test_info_yaml_round_trips(plugin_env: Env) -> None:
     assert path.read_text().startswith("id: org.example.copy\nname: The MNIST database\n")
 
 
-def test_an_id_in_yaml_and_in_an_entry_point_is_an_error_naming_both(plugin_env: Env) -> None:
-    from dmconf import DuplicateDataset, list_ids
+def test_an_id_in_a_user_root_wins_over_an_entry_point_with_one_warning(
+    plugin_env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dmconf import find, list_ids
 
     path = plugin_env.define(MNIST_ID, "name: other\ntype: generic\n")
-    with pytest.raises(DuplicateDataset) as caught:
-        list_ids()
-    message = str(caught.value)
+    assert list_ids().count(MNIST_ID) == 1
+    assert find(MNIST_ID).name == "other"
+    [message] = [r.getMessage() for r in caplog.records if "several places" in r.getMessage()]
     assert str(path) in message
     assert f"entry point '{MNIST_ID}' = 'mnist_plugin.mnist:MNIST' of dmconf-test-mnist" in message
 

@@ -13,7 +13,6 @@ import pytest
 
 import dmconf
 from dmconf.catalog import Catalog
-from dmconf.errors import DuplicateDataset
 
 
 def install_fake_distribution(site: Path, name: str, entry_points: str) -> None:
@@ -47,16 +46,19 @@ def test_a_plugin_package_adds_its_definitions(env, site):
     assert dmconf.find("org.lab.corpus").name == "Lab corpus"
 
 
-def test_a_plugin_clashing_with_a_root_names_both(env, site):
+def test_a_plugin_clashing_with_a_root_loses_to_it_and_both_are_named(env, site, caplog):
     package = site / "clash_pkg"
     (package / "org" / "example").mkdir(parents=True)
-    (package / "org" / "example" / "x.yaml").write_text("type: file\n")
+    (package / "org" / "example" / "x.yaml").write_text("type: generic\n")
+    (package / "com" / "lecun").mkdir(parents=True)
+    (package / "com" / "lecun" / "mnist.yaml").write_text("name: plugin's\ntype: generic\n")
     install_fake_distribution(site, "clash_pkg", "[dmconf.catalogs]\nclash = clash_pkg\n")
     mine = env.define("org.example.x", "type: file\n")
-    with pytest.raises(DuplicateDataset) as info:
-        dmconf.list_ids()
-    assert str(mine) in str(info.value)
-    assert str(package / "org" / "example" / "x.yaml") in str(info.value)
+    assert dmconf.list_ids().count("org.example.x") == 1
+    assert dmconf.find("org.example.x").type == "file"  # the user's root first
+    assert dmconf.find("com.lecun.mnist").name == "plugin's"  # then plugins, then the bundled
+    [message] = [r.getMessage() for r in caplog.records if "org.example.x is" in r.getMessage()]
+    assert str(mine) in message and str(package / "org" / "example" / "x.yaml") in message
 
 
 def test_a_broken_plugin_entry_point_is_named_and_skipped(env, site, caplog):

@@ -105,11 +105,13 @@ class _HashCheck:
         self.hashstr, self.hasherfn = hashstr, hasherfn
 
 
-def test_a_sha256_hashcheck_is_pinned_and_md5_is_refused() -> None:
+def test_a_hashcheck_pins_sha256_or_md5_and_other_checkers_are_refused() -> None:
     pinned = filedownloader("f", URL + "f", checker=_HashCheck("ef" * 32, hashlib.sha256))
     assert pinned.fields["sha256"] == "ef" * 32
-    with pytest.raises(DefinitionError, match=r"sha256 only.*sha256='\.\.\.'"):
-        filedownloader("f", URL + "f", checker=_HashCheck("0" * 32))
+    md5 = filedownloader("f", URL + "f", checker=_HashCheck("0" * 32))  # datamaestro's default
+    assert md5.fields == {**md5.fields, "md5": "0" * 32} and "sha256" not in md5.fields
+    with pytest.raises(DefinitionError, match=r"sha256 or md5.*sha256='\.\.\.'"):
+        filedownloader("f", URL + "f", checker=_HashCheck("0" * 40, hashlib.sha1))
 
 
 def test_data_and_argument_decorate_data_types() -> None:

@@ -7,13 +7,14 @@ to import paths, so naming a type imports only its module.
 
 from __future__ import annotations
 
+import enum
 import importlib
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -113,8 +114,23 @@ def type_name(cls: type[BaseModel]) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+# A ``data`` node ``{_dataset: ID, _part: a.b}`` stands for (part of) another dataset's data,
+# and a path ``_dataset=ID/a/b`` for a path in that dataset's folder.
+REFERENCE_KEY = "_dataset"
+REFERENCE_PATH = "_dataset="
+
+
+class Resolver(Protocol):
+    """Gives what a definition refers to in other datasets (preparing them)."""
+
+    def data(self, dataset_id: str, part: str) -> BaseModel: ...
+
+    def folder(self, dataset_id: str) -> Path: ...
+
+
 def build(
-    raw: Any, expected: type[BaseModel], root: Path, where: str = "data", **extra: Any
+    raw: Any, expected: type[BaseModel], root: Path, where: str = "data",
+    resolve: Resolver | None = None, **extra: Any,
 ) -> BaseModel:
     """Build a typed object from a ``data`` mapping.
 
@@ -128,6 +144,8 @@ def build(
         raise DataTypeError(
             f"{where}: expected a mapping of {expected.__name__} fields, got {raw!r}", where=where
         )
+    if REFERENCE_KEY in raw:
+        return _referenced(raw, expected, where, resolve)
     values = dict(raw)
     tag = values.pop("type", None)
     cls = expected
@@ -146,11 +164,13 @@ def build(
         )
     for name, field in cls.model_fields.items():
         if name in values:
-            values[name] = _build_value(values[name], field.annotation, root, f"{where}.{name}")
+            values[name] = _build_value(
+                values[name], field.annotation, root, f"{where}.{name}", resolve
+            )
     if cls.model_config.get("extra") == "allow":  # Generic: tagged extra fields are objects too
         for name, value in values.items():
             if name not in cls.model_fields and isinstance(value, Mapping) and "type" in value:
-                values[name] = build(value, BaseModel, root, f"{where}.{name}")
+                values[name] = build(value, BaseModel, root, f"{where}.{name}", resolve)
     for name, value in extra.items():
         if name in cls.model_fields:
             values[name] = value
@@ -162,7 +182,30 @@ def build(
         ) from None
 
 
-def dump(obj: BaseModel, where: str = "data") -> dict[str, Any]:
+def _referenced(
+    raw: Mapping[str, Any], expected: type[BaseModel], where: str, resolve: Resolver | None
+) -> BaseModel:
+    dataset_id, part = str(raw[REFERENCE_KEY]), str(raw.get("_part") or "")
+    if resolve is None:
+        raise DataTypeError(
+            f"{where}: refers to the dataset {dataset_id!r}, which is only available when "
+            "preparing (dmconf.prepare)", where=where,
+        )
+    obj: Any = resolve.data(dataset_id, part)
+    if not isinstance(obj, expected):
+        raise DataTypeError(
+            f"{where}: {dataset_id}{'/' + part if part else ''} gives a "
+            f"{type(obj).__name__}, where a {expected.__name__} is expected", where=where,
+        )
+    return obj
+
+
+Referencer = Callable[[BaseModel], "dict[str, str] | None"]
+
+
+def dump(
+    obj: BaseModel, where: str = "data", *, reference: Referencer | None = None
+) -> dict[str, Any]:
     """The ``data`` mapping of a typed object: the inverse of :func:`build`.
 
     Fields the object was given explicitly are kept (``None`` ones dropped), paths become
@@ -174,15 +217,18 @@ def dump(obj: BaseModel, where: str = "data") -> dict[str, Any]:
     for name, field in type(obj).model_fields.items():
         value = getattr(obj, name)
         if name in obj.model_fields_set and value is not None:
-            values[name] = _dump_value(value, field.annotation, f"{where}.{name}")
+            values[name] = _dump_value(value, field.annotation, f"{where}.{name}", reference)
     for name, value in (obj.model_extra or {}).items():
-        values[name] = _dump_value(value, None, f"{where}.{name}")
+        values[name] = _dump_value(value, None, f"{where}.{name}", reference)
     return values
 
 
-def _dump_value(value: Any, annotation: Any, where: str) -> Any:
+def _dump_value(value: Any, annotation: Any, where: str, reference: Referencer | None) -> Any:
     if isinstance(value, BaseModel):
-        dumped = dump(value, where)
+        node = reference(value) if reference is not None else None
+        if node is not None:
+            return node
+        dumped = dump(value, where, reference=reference)
         # Untagged, build() makes the field's first model: tag anything else.
         models = [o for o in _union_members(annotation) if isinstance(o, type)]
         if models[:1] != [type(value)]:
@@ -196,15 +242,17 @@ def _dump_value(value: Any, annotation: Any, where: str) -> Any:
                 where=where,
             )
         return value.as_posix()
+    if isinstance(value, enum.Enum):
+        value = value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
     args = typing.get_args(annotation)
     if isinstance(value, list | tuple):
         item = args[0] if args else None
-        return [_dump_value(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_dump_value(v, item, f"{where}[{i}]", reference) for i, v in enumerate(value)]
     if isinstance(value, Mapping):
         item = args[1] if len(args) == 2 else None
-        return {str(k): _dump_value(v, item, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _dump_value(v, item, f"{where}.{k}", reference) for k, v in value.items()}
     raise DataTypeError(
         f"{where}: a {type(value).__name__} cannot be written in a definition; use paths, "
         "strings, numbers, lists, mappings and pydantic models",
@@ -229,7 +277,9 @@ def _is_abstract(cls: type[BaseModel]) -> bool:
     return cls is Base or cls is BaseModel or (cls is not Generic and not cls.model_fields)
 
 
-def _build_value(value: Any, annotation: Any, root: Path, where: str) -> Any:
+def _build_value(
+    value: Any, annotation: Any, root: Path, where: str, resolve: Resolver | None = None
+) -> Any:
     options = _union_members(annotation)
     models = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
     if models and isinstance(value, Mapping):
@@ -237,15 +287,19 @@ def _build_value(value: Any, annotation: Any, root: Path, where: str) -> Any:
         if tag is not None and len(models) > 1:
             chosen = resolve_type(str(tag), f"{where}.type")
             models = [m for m in models if issubclass(chosen, m)] or models
-        return build(value, models[0], root, where)
+        return build(value, models[0], root, where, resolve)
     if any(o is Path for o in options) and isinstance(value, str | Path):
-        return _inside(root, value, where)
+        return _inside(root, value, where, resolve)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (list, tuple) and args and isinstance(value, list | tuple):
-        return [_build_value(v, args[0], root, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [
+            _build_value(v, args[0], root, f"{where}[{i}]", resolve) for i, v in enumerate(value)
+        ]
     if origin is dict and len(args) == 2 and isinstance(value, Mapping):
-        return {k: _build_value(v, args[1], root, f"{where}.{k}") for k, v in value.items()}
+        return {
+            k: _build_value(v, args[1], root, f"{where}.{k}", resolve) for k, v in value.items()
+        }
     return value
 
 
@@ -255,8 +309,16 @@ def _union_members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _inside(root: Path, value: str | Path, where: str) -> Path:
+def _inside(root: Path, value: str | Path, where: str, resolve: Resolver | None = None) -> Path:
     path = Path(value)
+    if path.parts and path.parts[0].startswith(REFERENCE_PATH):
+        dataset_id = path.parts[0][len(REFERENCE_PATH):]
+        if resolve is None:
+            raise DataTypeError(
+                f"{where}: a path in the dataset {dataset_id!r}, which is only available when "
+                "preparing (dmconf.prepare)", where=where,
+            )
+        return _inside(resolve.folder(dataset_id), Path(*path.parts[1:]), where)
     if path.is_absolute():
         raise DefinitionError(
             f"path {str(value)!r} is absolute; paths in `data` are relative to the dataset's "

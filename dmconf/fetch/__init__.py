@@ -25,6 +25,12 @@ def fetcher_for(url: str) -> type[Fetcher]:
         from dmconf.fetch.file import LocalFetcher
 
         return LocalFetcher
+    if scheme == "datamaestro":  # a ported resource only datamaestro's code can make
+        raise DownloadError(
+            f"{url}: this resource is made by datamaestro code that dmconf does not run (a "
+            "folder of yours, a document store, a transformed file); put a copy somewhere and "
+            "map the URL to it in the settings' mirrors: (a file:// URL)", url=url,
+        )
     raise DownloadError(
         f"{url}: unsupported URL scheme {scheme!r} (dmconf fetches http, https and file URLs)",
         url=url,

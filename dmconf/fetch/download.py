@@ -143,6 +143,7 @@ class Download:
         self.bar = bar
         self.cancel = cancel
         self.hash = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)  # for publishers who give only md5
         self.size = 0  # bytes held
         self.received = 0  # bytes that came over the network in this run
         self.resumed = False  # whether some answer continued bytes held from before
@@ -190,6 +191,7 @@ class Download:
         """Drop the bytes held: the next answer starts at byte 0."""
         self.file.truncate(0)
         self.hash = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.resumed = False
         if self.stream is not None:
@@ -209,6 +211,7 @@ class Download:
 
     def _consume(self, data: bytes) -> None:
         self.hash.update(data)
+        self.md5.update(data)
         self.size += len(data)
         if self.stream is not None:
             self.stream.write(data)

@@ -1,0 +1,1 @@
+"""datamaestro's dataset annotations (``agreement``)."""

@@ -1,0 +1,202 @@
+"""The ir_datasets bridge (``pip install 'dmconf[irds]'``): each ir_datasets id is ``irds.<id>``.
+
+``msmarco-passage/dev/small`` is ``irds.msmarco-passage.dev.small`` (``/`` become dots, dots
+``_``). Listing and searching read an index cached in ``$DMCONF_CACHE/irds.json``, keyed by the
+installed ir_datasets version (read from package metadata: no import); a miss imports
+ir_datasets once and lists its registry. Preparing runs ir_datasets' own downloads (its URLs,
+its checksums) with ``IR_DATASETS_HOME`` in dmconf's data folder (``<data>/_ir_datasets``), then
+the prepared :class:`IrdsDataset` reads documents, queries and qrels through ir_datasets.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from dmconf.catalog import Entry
+from dmconf.data import Base
+
+if TYPE_CHECKING:
+    from dmconf.definition import DatasetDefinition
+
+__all__ = ["PREFIX", "IrdsDataset", "IrdsEntry", "ir_datasets_module", "irds_entries"]
+
+PREFIX = "irds."
+HOME = "IR_DATASETS_HOME"
+KINDS = ("docs", "queries", "qrels", "scoreddocs", "docpairs")
+
+
+def dmconf_id(irds_id: str) -> str:
+    """``msmarco-passage/dev/small`` -> ``irds.msmarco-passage.dev.small``."""
+    return PREFIX + irds_id.replace(".", "_").replace("/", ".")
+
+
+def ir_datasets_module() -> Any:
+    """ir_datasets, its data kept in dmconf's data folder unless ``IR_DATASETS_HOME`` says.
+
+    ir_datasets fixes its folders when its modules are imported: import it through this
+    function (before registering datasets of your own) so that they land in dmconf's folder.
+    """
+    if HOME not in os.environ:
+        from dmconf.settings import load_settings
+
+        os.environ[HOME] = str(load_settings().data / "_ir_datasets")
+    import ir_datasets
+
+    return ir_datasets
+
+
+class IrdsDataset(Base):
+    """A dataset of ir_datasets: documents, queries and qrels read through ir_datasets."""
+
+    irds_id: str = Field(description="the ir_datasets id (msmarco-passage/dev/small)")
+
+    def dataset(self) -> Any:
+        """ir_datasets' own object for it."""
+        return ir_datasets_module().load(self.irds_id)
+
+    def dmconf_download(self) -> None:
+        """Fetch what ir_datasets needs for each part it has (its downloads, its checks); run
+        by ``dmconf prepare`` once."""
+        dataset = self.dataset()
+        for kind in KINDS:
+            if getattr(dataset, f"has_{kind}", lambda: False)():
+                path = getattr(dataset, f"{kind}_path", None)
+                if callable(path):
+                    path()
+                else:
+                    next(iter(getattr(dataset, f"{kind}_iter")()), None)
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        """Documents as mappings: ``id`` then ir_datasets' fields (``text``...)."""
+        for doc in self.dataset().docs_iter():
+            yield {"id": doc.doc_id, **{k: v for k, v in doc._asdict().items() if k != "doc_id"}}
+
+    def queries(self) -> Iterator[dict[str, Any]]:
+        """Queries as mappings: ``id`` then ir_datasets' fields."""
+        for query in self.dataset().queries_iter():
+            fields = query._asdict()
+            yield {"id": query.query_id, **{k: v for k, v in fields.items() if k != "query_id"}}
+
+    def qrels(self) -> dict[str, dict[str, int]]:
+        """query id -> document id -> relevance."""
+        found: dict[str, dict[str, int]] = {}
+        for qrel in self.dataset().qrels_iter():
+            found.setdefault(qrel.query_id, {})[qrel.doc_id] = int(qrel.relevance)
+        return found
+
+
+@dataclass
+class IrdsEntry(Entry):
+    """An ir_datasets id in the catalogue."""
+
+    irds_id: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"ir_datasets {self.irds_id!r} ({self.origin})"
+
+    def definition(self) -> DatasetDefinition:
+        from dmconf.definition import DatasetDefinition
+
+        meta = self.metadata()
+        definition = DatasetDefinition.from_mapping({
+            "id": self.id, **{k: v for k, v in meta.items() if v},
+            "url": f"https://ir-datasets.com/{self.irds_id.split('/')[0]}.html",
+            "type": "dmconf.compat.irds.IrdsDataset", "data": {"irds_id": self.irds_id},
+        }, dataset_id=self.id, source=self.location)
+        return definition
+
+    def metadata(self) -> dict[str, Any]:
+        return self._metadata or {}
+
+
+def irds_entries() -> list[IrdsEntry]:
+    """Every ir_datasets id, from the cached index (ir_datasets is imported on a miss only)."""
+    try:
+        version = importlib.metadata.version("ir_datasets")
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    from dmconf.entrypoints import _write_index, index_file
+
+    path = index_file().with_name("irds.json")
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        index = cached["datasets"] if cached.get("version") == version else None
+    except (OSError, ValueError, KeyError, AttributeError):
+        index = None
+    if index is None:
+        index = _listed() if "ir_datasets" in sys.modules else _listed_elsewhere()
+        if index is None:
+            return []
+        _write_index(path, index, "datasets", version)
+    origin = f"ir_datasets {version}"
+    entries = []
+    for irds_id, meta in sorted(index.items()):
+        entry = IrdsEntry(dmconf_id(irds_id), Path(), origin, irds_id=irds_id)
+        entry._metadata = meta
+        entries.append(entry)
+    return entries
+
+
+def _listed_elsewhere() -> dict[str, dict[str, Any]] | None:
+    """The registry listed by another interpreter: importing ir_datasets (numpy, ~1.7 s) here
+    would cost every command that lists. Already imported here (with your own registrations),
+    it is listed in place instead."""
+    import subprocess
+
+    code = (
+        "import json, sys; from dmconf.compat.irds import _listed; "
+        "json.dump(_listed(), sys.stdout)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    try:
+        listed = json.loads(result.stdout) if result.returncode == 0 else None
+    except ValueError:
+        listed = None
+    if not isinstance(listed, dict):
+        import logging
+
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        logging.getLogger("dmconf").warning(
+            "ir_datasets is installed but its datasets cannot be listed (%s); irds.* ids are "
+            "left out", tail,
+        )
+        return None
+    return listed
+
+
+def _listed() -> dict[str, dict[str, Any]]:
+    import logging
+
+    ir_datasets = ir_datasets_module()
+    # ir_datasets logs a deprecation note per alias it describes: hundreds of INFO lines.
+    disabled = logging.root.manager.disable
+    logging.disable(max(disabled, logging.INFO))
+    try:
+        return _describe(ir_datasets)
+    finally:
+        logging.disable(disabled)
+
+
+def _describe(ir_datasets: Any) -> dict[str, dict[str, Any]]:
+    found = {}
+    for irds_id in ir_datasets.registry:
+        try:
+            docs = ir_datasets.registry[irds_id].documentation() or {}
+        except Exception:  # documentation is optional and some datasets fail to give it
+            docs = {}
+        parts = [k for k in KINDS if getattr(ir_datasets.registry[irds_id], f"has_{k}")()]
+        found[irds_id] = {
+            "name": docs.get("pretty_name"), "description": str(docs.get("desc") or ""),
+            "tags": ["ir_datasets", *parts], "tasks": [],
+        }
+    return found
