@@ -92,6 +92,8 @@ def remember(
     entry = catalog.entry(dataset)
     if entry.path.suffix not in SUFFIXES or not _only_dmconf_types(typed):
         return  # Python definitions and plugins' types change with code that is not stat'ed
+    if len(catalog.places(dataset)) > 1:
+        return  # defined in several places: the full path says so on each run
     roots = [str(root.path) for root in catalog.roots]
     times: list[int] = []
     fingerprint = _fingerprint(dataset, roots, str(entry.path), times)
