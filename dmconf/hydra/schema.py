@@ -34,8 +34,10 @@ class ResourceConfig:
     url: str = MISSING
     mirrors: List[str] = field(default_factory=list)  # noqa: UP006
     sha256: Optional[str] = None  # noqa: UP045
+    md5: Optional[str] = None  # noqa: UP045
     size: Optional[int] = None  # noqa: UP045
     unpack: str = "none"
+    unwrap: bool = False
     max_unpacked_size: Optional[int] = None  # noqa: UP045
     max_ratio: Optional[float] = None  # noqa: UP045
     max_members: Optional[int] = None  # noqa: UP045
@@ -57,6 +59,7 @@ class DatasetConfig:
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
     prepared_size: Optional[int] = None  # noqa: UP045
+    agreement: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
     type: str = MISSING
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
