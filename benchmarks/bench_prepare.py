@@ -30,6 +30,21 @@ from httpserver import Running  # noqa: E402
 from mnistdata import make_mnist  # noqa: E402
 
 
+def served_definition(server: Running, gz: dict[str, bytes]) -> dict:
+    """An MNIST-like definition whose gzipped files ``server`` serves under ``m/``."""
+    resources = {}
+    for key, data in gz.items():
+        server.state.files[f"m/{key}.gz"] = data
+        resources[key] = {"url": server.state.url(f"m/{key}.gz"), "unpack": "gunzip",
+                          "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {
+        "resources": resources, "type": "image-classification",
+        "data": {p: {"images": {"type": "idx", "path": f"{p}_images"},
+                     "labels": {"type": "idx", "path": f"{p}_labels"}}
+                 for p in ("train", "test")},
+    }
+
+
 def main() -> None:
     mnist = make_mnist(seed=0, compresslevel=6)
     arrays, gz = mnist.arrays, mnist.gz
@@ -39,17 +54,7 @@ def main() -> None:
     server = Running()
     work = Path(tempfile.mkdtemp(prefix="dmconf-bench-"))
     try:
-        resources = {}
-        for key, data in gz.items():
-            server.state.files[f"m/{key}.gz"] = data
-            resources[key] = {"url": server.state.url(f"m/{key}.gz"), "unpack": "gunzip",
-                              "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-        definition = {
-            "resources": resources, "type": "image-classification",
-            "data": {p: {"images": {"type": "idx", "path": f"{p}_images"},
-                         "labels": {"type": "idx", "path": f"{p}_labels"}}
-                     for p in ("train", "test")},
-        }
+        definition = served_definition(server, gz)
         (work / "cat" / "bench").mkdir(parents=True)
         (work / "cat" / "bench" / "mnist.yaml").write_text(yaml.safe_dump(definition))
         (work / "settings.yaml").write_text("{}\n")

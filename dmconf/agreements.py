@@ -1,9 +1,11 @@
 """Data-use agreements: terms a dataset's publisher asks each user to accept before use.
 
-A definition's ``agreement`` holds the terms. :func:`require_accepted` stops ``prepare`` until
-this user has accepted them: ``dmconf accept ID`` (:func:`accept`) records the id in
-``agreements.json`` of the user config folder, and the settings' ``accepted:`` list counts too.
-Acceptance is per user and per dataset, never implied by another user's download.
+A definition's ``terms`` (text, or the URL where they are published) hold them.
+:func:`require_accepted` stops ``prepare`` until this user has accepted them: ``dmconf accept
+ID`` (:func:`accept`) records the id in ``agreements.json`` of the user config folder, and the
+settings' ``accepted:`` list counts too (for clusters: one line in a shared settings file).
+Acceptance is per user and per dataset, never implied by another user's download. Nothing
+here ever prompts: a job, a Hydra sweep or a script fails at once with the command to run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition
     from dmconf.settings import Settings
 
-__all__ = ["accept", "agreements_file", "is_accepted", "require_accepted"]
+__all__ = ["accept", "agreements_file", "describe_terms", "is_accepted", "require_accepted"]
 
 
 def agreements_file() -> Path:
@@ -40,17 +42,24 @@ def _recorded() -> dict[str, str]:
 
 def is_accepted(definition: DatasetDefinition, settings: Settings) -> bool:
     """Whether this user accepted the terms (or the dataset has none)."""
-    if not definition.agreement:
+    if not definition.terms:
         return True
-    return definition.id in settings.accepted or definition.id in _recorded()
+    return definition.dataset_id in settings.accepted or definition.dataset_id in _recorded()
 
 
 def require_accepted(definition: DatasetDefinition, settings: Settings) -> None:
     """Raise :class:`AgreementRequired` with the terms unless they were accepted."""
     if not is_accepted(definition, settings):
-        raise AgreementRequired(dataset=definition.id, terms=" ".join(
-            (definition.agreement or "").split()
-        ))
+        raise AgreementRequired(dataset=definition.id,
+                                terms=describe_terms(definition.terms or ""))
+
+
+def describe_terms(terms: str) -> str:
+    """The terms on one line; terms given as a URL say where to read them."""
+    text = " ".join(terms.split())
+    if text.startswith(("https://", "http://")) and " " not in text:
+        return f"read them at {text}"
+    return text
 
 
 def accept(definition: DatasetDefinition) -> Path:
@@ -59,7 +68,7 @@ def accept(definition: DatasetDefinition) -> Path:
 
     path = agreements_file()
     recorded = _recorded()
-    recorded[definition.id] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    recorded[definition.dataset_id] = datetime.datetime.now(datetime.timezone.utc).isoformat()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

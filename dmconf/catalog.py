@@ -92,7 +92,12 @@ class Entry:
         # Imported here: building the pydantic models costs more than listing a catalogue.
         from dmconf.definition import load_definition_file
 
-        return load_definition_file(self.path, self.id)
+        definition = load_definition_file(self.path, self.id)
+        if definition.croissant is not None:  # every user of an id sees the files it names
+            from dmconf.croissant.resolve import resolve_croissant
+
+            definition = resolve_croissant(definition, load_settings())
+        return definition
 
     def metadata(self) -> dict[str, Any]:
         """name, description, tags, tasks, licence, splits and the download size, read from the
@@ -277,13 +282,18 @@ class Catalog:
 
     def places(self, dataset_id: str) -> list[Entry]:
         """Every place that defines ``dataset_id``, the one used first."""
-        self.entry(dataset_id)  # unknown: DatasetNotFound with suggestions
-        return list(self._places[dataset_id])
+        entry = self.entry(dataset_id)  # unknown: DatasetNotFound with suggestions
+        return list(self._places[entry.id])
 
     def ids(self) -> list[str]:
         return list(self.entries)
 
     def entry(self, dataset_id: str) -> Entry:
+        """The entry of an id (a reference's version and variant are ignored here)."""
+        if _is_reference(dataset_id):
+            from dmconf.refs import parse_ref
+
+            dataset_id = parse_ref(dataset_id).id
         try:
             return self.entries[dataset_id]
         except KeyError:
@@ -294,8 +304,10 @@ class Catalog:
             raise DatasetNotFound(dataset_id, close) from None
 
     def find(self, dataset_id: str) -> DatasetDefinition:
-        """The validated definition of an id."""
-        return self.entry(dataset_id).definition()
+        """The validated definition of an id, or of a reference's version and variant
+        (``org.x.ds@2.1:small``, see :mod:`dmconf.refs`), whose ``id`` is then canonical."""
+        definition = self.entry(dataset_id).definition()
+        return definition.select(dataset_id) if _is_reference(dataset_id) else definition
 
     def search(
         self, query: str = "", *, tags: Iterable[str] = (), tasks: Iterable[str] = (),
@@ -338,6 +350,11 @@ class Catalog:
             if all(word in text for word in words):
                 matches.append(dataset_id)
         return matches
+
+
+def _is_reference(text: str) -> bool:
+    """Whether ``text`` names a version or variant (ids never hold these characters)."""
+    return any(c in text for c in "@:+")
 
 
 def _listed(value: Any) -> list[Any]:

@@ -37,16 +37,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def tree_sha256(folder: Path) -> str:
+def tree_sha256(folder: Path, skip: str | None = None) -> str:
     """One sha256 for a folder: each entry's relative path, kind and content (or link target).
 
     What ``dmconf verify`` compares for unpacked archives. Sorted, so independent of the order
-    in which the file system lists entries.
+    in which the file system lists entries. Entries at the top whose name starts with ``skip``
+    are left out (dmconf's own files in a derived output).
     """
     import os
 
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(folder):
+        if skip and root == str(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(skip)]
+            files = [f for f in files if not f.startswith(skip)]
         dirs.sort()
         base = Path(root)
         for name in sorted([*dirs, *files]):

@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="prepare exactly what dmconf.lock records (all of it without IDs)")
     prepare.add_argument("--lock-file", default="dmconf.lock", metavar="FILE",
                          help="the lock file for --locked (default: ./dmconf.lock)")
+    prepare.add_argument("--rebuild", action="store_true",
+                         help="derived datasets: run their step again, replacing the output")
     prepare.set_defaults(func=_prepare)
 
     verify = commands.add_parser("verify", help="re-hash prepared files against what was verified")
@@ -92,37 +94,63 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="id, path, bytes, complete as JSON")
     usage.set_defaults(func=_du)
 
+    collect = commands.add_parser(
+        "gc", help="remove derived outputs that no definition references any more")
+    collect.add_argument("--dry-run", action="store_true", help="only list what would go")
+    collect.set_defaults(func=_gc)
+
     agree = commands.add_parser("accept", help="accept a dataset's data-use terms (per user)")
     agree.add_argument("id")
     agree.set_defaults(func=_accept)
+
+    adding = commands.add_parser(
+        "add-file", help="use a file you downloaded by hand for a resource, then prepare")
+    adding.add_argument("id")
+    adding.add_argument("resource", help="the resource's key (dmconf info ID lists them)")
+    adding.add_argument("path", type=Path, help="the file you downloaded")
+    adding.set_defaults(func=_add_file)
 
     porting = commands.add_parser("port", help="make a datamaestro plugin a dmconf plugin")
     porting.add_argument("source", help="a folder, an sdist, a wheel or an installed distribution")
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import lockfile, remote
+    from dmconf.commands import catalog, lockfile, paths, remote
 
     remote.register(commands)
     lockfile.register(commands)
+    catalog.register(commands)
+    paths.register(commands)
 
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
+    from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
+
+    add_commands(commands)
     return parser
 
 
 def _accept(args: argparse.Namespace) -> None:
-    from dmconf.agreements import accept
+    from dmconf.agreements import accept, describe_terms
     from dmconf.catalog import Catalog
 
     definition = Catalog.from_settings().find(args.id)
-    if not definition.agreement:
+    if not definition.terms:
         _out(f"{definition.id} asks for no agreement")
         return
-    _out(definition.agreement.strip())
+    _out(describe_terms(definition.terms))
     path = accept(definition)
     _out(f"{definition.id}: accepted (recorded in {path})")
+
+
+def _add_file(args: argparse.Namespace) -> None:
+    from dmconf.manual import add_file
+    from dmconf.settings import load_settings
+
+    settings = load_settings(progress=False) if args.quiet else load_settings()
+    with logs_above_bars(settings):
+        _out(to_json(add_file(args.id, args.resource, args.path, settings=settings)))
 
 
 def _port(args: argparse.Namespace) -> None:
@@ -210,12 +238,14 @@ def _info(args: argparse.Namespace) -> None:
         f"homepage:  {definition.homepage or '-'}",
         f"license:   {definition.license or '-'}",
         f"version:   {definition.version or '-'}",
+        *_declared(definition),
         f"tags:      {', '.join(definition.tags) or '-'}",
         f"tasks:     {', '.join(definition.tasks) or '-'}",
         f"splits:    {splits or '-'}",
-        f"download:  {_size_with_bytes(definition.download_size)}",
-        f"on disk:   {_size_with_bytes(definition.disk_size)}",
-        f"type:      {definition.type}",
+        *([f"download:  {_size_with_bytes(definition.download_size)}",
+           f"on disk:   {_size_with_bytes(definition.disk_size)}"] if definition.derive is None
+          else ["download:  - (derived: made from its inputs, below)"]),
+        f"type:      {definition.type or f'from {definition.croissant}'}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
@@ -223,12 +253,19 @@ def _info(args: argparse.Namespace) -> None:
         if settings.hydra_group
         else "hydra:     - (hydra_group is off)",
         *([f"terms:     must be accepted (dmconf accept {definition.id})"]
-          if definition.agreement else []),
+          if definition.terms else []),
     ]
     if definition.citation:  # printed alone by `info --bibtex`
         lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
     else:
         lines.append("citation:  -")
+    if definition.derive is not None:
+        derive = definition.derive
+        lines += [f"derive:    step {derive.step}"
+                  + (f" (version {derive.version})" if derive.version is not None else ""),
+                  *(f"  input {name}: {i.dataset}" + (f" part {i.part}" if i.part else "")
+                    for name, i in derive.inputs.items()),
+                  *(f"  param {k}: {v}" for k, v in derive.params.items())]
     lines += [
         "resources:",
     ]
@@ -236,9 +273,30 @@ def _info(args: argparse.Namespace) -> None:
         size = _size_with_bytes(resource.size)
         lines.append(f"  {key}: {size}, unpack {resource.unpack}")
         lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
-        lines.append(f"    url    {resource.url}")
+        if resource.manual:
+            lines.append(f"    manual {' '.join(resource.manual.split())} (file "
+                         f"{resource.filename}; dmconf add-file {definition.id} {key} PATH)")
+        else:
+            lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
+
+
+def _declared(definition: Any) -> list[str]:
+    """``info``'s lines for the versions and variants a definition declares (ID@V, ID:NAME)."""
+    from dmconf.refs import Semver
+
+    def listed(names: list[str], default: str | None) -> str:
+        return ", ".join(f"{n} (default)" if n == default else n for n in names)
+
+    newest_first = sorted(definition.versions, key=lambda v: Semver(v).key(), reverse=True)
+    return [
+        *([f"versions:  {listed(newest_first, definition.version)}"] if newest_first else []),
+        *([f"variants:  {listed(sorted(definition.variants), definition.variant)}"]
+          if definition.variants else []),
+        *([f"variant:   {definition.variant}"] if definition.variant and not definition.variants
+          else []),
+    ]
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -271,8 +329,9 @@ def _size_with_bytes(size: int | None) -> str:
 
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
-    from dmconf.preparation import prepare
+    from dmconf.preparation import prepared
     from dmconf.settings import load_settings
+    from dmconf.warm import remember
 
     started = time.time_ns()
     settings = load_settings(progress=False) if args.quiet else load_settings()
@@ -287,15 +346,11 @@ def _prepare(args: argparse.Namespace) -> None:
                 _out(to_json(typed))
             return
         for dataset_id in args.ids:
-            definition = catalog.find(dataset_id)
-            typed = prepare(definition, settings=settings, catalog=catalog)
-            text = to_json(typed)
+            answer = prepared(dataset_id, settings, catalog, rebuild=args.rebuild)
+            text = to_json(answer.typed)
             _out(text)
-            from dmconf.warm import remember
-
-            folder = settings.dataset_folder(definition)
-            remember(dataset_id, catalog, definition, typed, folder, started=started,
-                     output=text)
+            if not args.rebuild:
+                remember(dataset_id, catalog, answer, started=started, output=text)
 
 
 def _warm_prepare(argv: Sequence[str]) -> int | None:
@@ -329,14 +384,17 @@ def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
 
 def _verify(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
+    from dmconf.preparation import resolve_definition
     from dmconf.prepared import verify
     from dmconf.settings import load_settings
 
     settings = load_settings()
     catalog = Catalog.from_settings(settings)
     for dataset_id in args.ids:
-        checked = verify(catalog.find(dataset_id), settings)
-        _out(f"{dataset_id}: {len(checked)} resource(s) verified")
+        definition = resolve_definition(dataset_id, settings=settings, catalog=catalog)
+        checked = verify(definition, settings)
+        what = "derived output" if definition.derive else f"{len(checked)} resource(s)"
+        _out(f"{dataset_id}: {what} verified")
 
 
 def _rm(args: argparse.Namespace) -> None:
@@ -356,14 +414,29 @@ def _du(args: argparse.Namespace) -> None:
 
     found = disk_usage(load_settings())
     if args.json:
-        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete}
-                for d in found]
+        rows = [{"id": d.id, "path": str(d.folder), "bytes": d.size, "complete": d.complete,
+                 "derived": d.derived} for d in found]
         _out(json.dumps(rows, indent=2))
         return
     for item in found:
         partial = "" if item.complete else "  (not fully prepared)"
-        _out(f"{human_size(item.size):>10}  {item.id}{partial}")
+        derived = f"  (derived, {item.folder.name})" if item.derived else ""
+        _out(f"{human_size(item.size):>10}  {item.id}{derived}{partial}")
     _out(f"{human_size(sum(d.size for d in found)):>10}  total")
+
+
+def _gc(args: argparse.Namespace) -> None:
+    from dmconf.derive.gc import collect
+    from dmconf.progress import human_size
+    from dmconf.settings import load_settings
+
+    result = collect(load_settings(), dry_run=args.dry_run)
+    for reason in result.kept:
+        logging.getLogger("dmconf").warning("%s", reason)
+    for dataset_id, folder, size in result.removed:
+        _out(f"{human_size(size):>10}  {dataset_id}  {folder.name}")
+    verb = "would free" if args.dry_run else "freed"
+    _out(f"{verb} {human_size(result.freed)} ({len(result.removed)} unreferenced output(s))")
 
 
 def to_json(obj: Any) -> str:

@@ -22,12 +22,16 @@ from pydantic import (
     NonNegativeInt,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from dmconf.derive.spec import Derive
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
+from dmconf.selection import Preset
 
 __all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
@@ -37,6 +41,8 @@ UNPACK_METHODS = ("none", "gunzip", "bunzip2", "unxz", "untar", "unzip")
 # start with a dot are reserved for dmconf's own temporary and state files.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# A git commit: what pins a Hugging Face file (`revision:`) to one version of its repository.
+COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # An SPDX licence expression: ids (``MIT``, ``CC-BY-4.0``, ``LicenseRef-...`` for licences SPDX
 # does not list) joined by AND / OR / WITH, with parentheses. Syntax only: SPDX adds ids often.
@@ -52,8 +58,15 @@ class Resource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="where the file is published")
+    url: str | None = Field(default=None, description="where the file is published")
     mirrors: list[str] = Field(default_factory=list, description="tried in order after url")
+    manual: str | None = Field(
+        default=None,
+        description="instead of url: the file is downloaded by hand; where to get it and what "
+        "to accept (prepare prints it with the folder to put the file in)",
+    )
+    filename: str | None = Field(
+        default=None, description="with manual: the name of the file the user downloads")
     sha256: str | None = Field(default=None, description="sha256 of the downloaded bytes")
     md5: str | None = Field(
         default=None,
@@ -77,6 +90,20 @@ class Resource(BaseModel):
         description="unpacked bytes per downloaded byte, at most (default: unpack_max_ratio)")
     max_members: int | None = Field(
         default=None, gt=0, description="archive members at most (default: unpack_max_members)")
+    revision: str | None = Field(
+        default=None,
+        description="for hf:// URLs, the commit (40 hexadecimal characters) the file is read at",
+    )
+
+    @field_validator("revision")
+    @classmethod
+    def _check_revision(cls, value: str | None) -> str | None:
+        if value is not None and not COMMIT_PATTERN.match(value):
+            raise ValueError(
+                "expected a commit sha (40 lowercase hexadecimal characters; `dmconf import hf "
+                "OWNER/NAME --revision BRANCH` finds the commit of a branch)"
+            )
+        return value
 
     @field_validator("sha256", mode="before")
     @classmethod
@@ -96,12 +123,32 @@ class Resource(BaseModel):
             raise ValueError("expected 32 hexadecimal characters (quote it in YAML)")
         return value.strip().lower()
 
+    @model_validator(mode="after")
+    def _url_or_manual(self) -> Resource:
+        if self.manual is None:
+            if self.url is None:
+                raise ValueError("give `url` (or `manual` instructions with a `filename`)")
+            return self
+        if self.url is not None or self.mirrors:
+            raise ValueError("a `manual` resource is never downloaded: leave out url and "
+                             "mirrors, and say in `manual` where to get the file")
+        if self.filename is None:
+            raise ValueError("a `manual` resource needs the `filename` users will download")
+        return self
+
+    @field_validator("filename", mode="after")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and (not KEY_PATTERN.match(value) or value in (".", "..")):
+            raise ValueError("expected a plain file name (letters, digits, '_', '-', '.')")
+        return value
+
     @field_validator("url", "mirrors", mode="after")
     @classmethod
     def _check_urls(cls, value: Any) -> Any:
         from urllib.parse import urlsplit
 
-        for url in [value] if isinstance(value, str) else value:
+        for url in [value] if isinstance(value, str) else value or []:
             if "://" not in url:
                 raise ValueError(f"{url!r} is not a URL (expected scheme://host/path)")
             if any(c in url for c in "\0\r\n\t ") or not url.isprintable():
@@ -114,12 +161,48 @@ class Resource(BaseModel):
                     raise ValueError(f"{url!r} has an invalid port") from None
                 if not parts.hostname:
                     raise ValueError(f"{url!r} has no host name")
+                if parts.username is not None or parts.password is not None:
+                    raise ValueError(
+                        f"{parts.scheme}://{parts.hostname}/...: a user name or password in a "
+                        "URL; credentials never go in a definition: add a rule under "
+                        "`credentials:` in the settings, or a line in ~/.netrc")
         return value
+
+    @model_validator(mode="after")
+    def _revision_of_hub_files(self) -> Resource:
+        if self.revision is not None and not (self.url or "").startswith("hf://"):
+            raise ValueError("`revision` pins hf:// URLs only")
+        return self
 
     @property
     def urls(self) -> list[str]:
-        """``url`` then the mirrors, in the order they are tried."""
-        return [self.url, *(m for m in self.mirrors if m != self.url)]
+        """``url`` then the mirrors, in the order they are tried (none for a manual one; an
+        hf:// URL carries its ``revision`` as ``hf://datasets/OWNER/NAME@REVISION/PATH``)."""
+        url = self.url
+        if url is None:
+            return []
+        if self.revision is not None:
+            from dmconf.huggingface.hub import with_revision
+
+            url = with_revision(url, self.revision)
+        return [url, *(m for m in self.mirrors if m != url)]
+
+    @property
+    def origin(self) -> str:
+        """Where the file comes from, for lock files and messages: the URL, or
+        ``manual:FILENAME``."""
+        return self.url or f"manual:{self.filename}"
+
+    @property
+    def local_name(self) -> str:
+        """The name of the file a user puts in the dataset's manual folder: ``filename``, or
+        the last part of the URL's path."""
+        from urllib.parse import unquote, urlsplit
+
+        if self.filename:
+            return self.filename
+        name = unquote(urlsplit(self.url or "").path.rstrip("/").rsplit("/", 1)[-1])
+        return name if KEY_PATTERN.match(name) and name not in (".", "..") else "download"
 
     @property
     def is_archive(self) -> bool:
@@ -143,7 +226,17 @@ class DatasetDefinition(BaseModel):
         default=None, description="SPDX licence expression (LicenseRef-NAME where SPDX has none)"
     )
     citation: str | None = Field(default=None, description="how to cite it, as one BibTeX entry")
-    version: str | None = Field(default=None, description="the publisher's version")
+    version: str | None = Field(
+        default=None, description="the publisher's version (semantic, MAJOR.MINOR.PATCH, when "
+        "`versions` declares others)")
+    variant: str | None = Field(
+        default=None, description="the name of the variant the top-level fields describe")
+    versions: dict[str, Preset] = Field(
+        default_factory=dict, description="every version (`id@2.1`): notes, and the fields that "
+        "differ from the top-level ones")
+    variants: dict[str, Preset] = Field(
+        default_factory=dict, description="named variants (`id:small`): notes, and the fields "
+        "that differ from the top-level ones")
     tags: list[str] = Field(default_factory=list, description="domain and kind: image, text...")
     tasks: list[str] = Field(default_factory=list, description="what it is used for")
     splits: dict[str, NonNegativeInt] = Field(
@@ -153,18 +246,35 @@ class DatasetDefinition(BaseModel):
         default=None,
         description="bytes on disk once prepared, when archives make it differ from downloads",
     )
-    agreement: str | None = Field(
+    terms: str | None = Field(
+        default=None, validation_alias=AliasChoices("terms", "agreement"),
+        description="data-use terms each user must accept before the dataset is downloaded or "
+        "used: their text, or the URL where they are published (`agreement:` is accepted as "
+        "its older name)",
+    )
+    croissant: str | None = Field(
         default=None,
-        description="data-use terms a user must accept before the dataset is downloaded",
+        description="URL of Croissant metadata (JSON-LD) giving the resources, type and data "
+        "that this definition leaves out; read when the dataset is prepared",
     )
     resources: dict[str, Resource] = Field(default_factory=dict)
-    type: str = Field(description="registered short name or dotted path of a pydantic model")
+    derive: Derive | None = Field(
+        default=None, description="instead of resources: a step that makes this dataset from "
+        "others (see dmconf.derive)",
+    )
+    type: str | None = Field(
+        default=None, validate_default=True,
+        description="registered short name or dotted path of a pydantic model (required "
+        "unless `croissant` gives it)",
+    )
     data: dict[str, Any] = Field(
         default_factory=dict, description="the fields of `type`; `path`s are relative to the folder"
     )
 
     # Where the definition was read from, for messages; not part of its content.
     _source: str | None = PrivateAttr(default=None)
+    # A derived dataset's key (dmconf.derive.key), once computed against a catalogue.
+    _derived_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -174,6 +284,26 @@ class DatasetDefinition(BaseModel):
         ):
             raise ValueError("`url` and `homepage` both given and different: keep `homepage`")
         return values
+
+    @model_validator(mode="after")
+    def _resources_or_derive(self) -> DatasetDefinition:
+        if self.derive is not None and self.resources:
+            raise ValueError("a definition has `resources:` (to download) or `derive:` (to make "
+                             "from other datasets), not both")
+        return self
+
+    @field_validator("type")
+    @classmethod
+    def _type_or_croissant(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("croissant") is None:
+            # reported as a missing field: `croissant:` is the only way to leave it out
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
+    @property
+    def unpinned(self) -> list[str]:
+        """Keys of the resources that no checksum pins (prepare prints the values to pin)."""
+        return [key for key, r in self.resources.items() if r.sha256 is None and r.md5 is None]
 
     @field_validator("license")
     @classmethod
@@ -205,9 +335,32 @@ class DatasetDefinition(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        from dmconf.refs import base_id
+
+        if not ID_PATTERN.match(base_id(value)):
             raise ValueError("expected dot-separated names of letters, digits, '_' and '-'")
         return value
+
+    @model_validator(mode="after")
+    def _check_selection(self) -> DatasetDefinition:
+        """A canonical id names the version and variant its fields hold; a plain one may
+        declare others (:mod:`dmconf.selection`)."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import check_declarations
+
+        if self.is_plain:
+            check_declarations(self)
+            return self
+        ref = parse_ref(self.id)
+        if ref.version is not None and ref.version != self.version:
+            raise ValueError(f"id {self.id} names version {ref.version}, the fields hold "
+                             f"version {self.version}")
+        if ref.variant is not None and ref.variant != self.variant:
+            raise ValueError(f"id {self.id} names variant {ref.variant}, the fields hold "
+                             f"variant {self.variant}")
+        if self.versions or self.variants:
+            raise ValueError(f"id {self.id} is one version and variant: it declares no others")
+        return self
 
     @field_validator("resources")
     @classmethod
@@ -221,9 +374,37 @@ class DatasetDefinition(BaseModel):
         return value
 
     @property
+    def dataset_id(self) -> str:
+        """The id without version or variant: the catalogue entry, and the folder and locks
+        of every version and variant in the data folder (``org.x.ds`` for ``org.x.ds:small``)."""
+        from dmconf.refs import base_id
+
+        return base_id(self.id)
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether this is the default version and variant (its id names neither)."""
+        return self.dataset_id == self.id
+
+    def select(self, reference: str) -> DatasetDefinition:
+        """The version and variant ``reference`` names (``id@2.1:small``, ``@2``, ``:small``
+        or the plain id), as a definition whose ``id`` is canonical."""
+        from dmconf.refs import parse_ref
+        from dmconf.selection import select
+
+        if reference.startswith(("@", ":", "+")):
+            reference = self.dataset_id + reference
+        return select(self, parse_ref(reference))
+
+    @property
     def source(self) -> str:
         """The file (or Python object) the definition came from, or ``<memory>``."""
         return self._source or "<memory>"
+
+    @property
+    def agreement(self) -> str | None:
+        """The data-use terms (the field's older name)."""
+        return self.terms
 
     @property
     def url(self) -> str | None:
@@ -256,7 +437,11 @@ class DatasetDefinition(BaseModel):
 
         Never depends on URLs, mirrors, descriptions or local folders, so it names the same
         content on every machine (experimaestro identities and the prepared marker use it).
+        A derived dataset's has its key (its inputs' content digests, step, version and
+        parameters: :mod:`dmconf.derive.key`) in place of resources.
         """
+        if self.derive is not None:
+            return self._derived_digest()
         content = {
             "id": self.id,
             "type": self.type,
@@ -269,6 +454,21 @@ class DatasetDefinition(BaseModel):
                 for key, r in sorted(self.resources.items())
             },
         }
+        encoded = json.dumps(content, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    def derived_key(self) -> str:
+        """A derived dataset's key, computed with the default catalogue unless
+        :func:`dmconf.derive.key.bind` computed it against another one first."""
+        if self._derived_key is not None:
+            return self._derived_key
+        from dmconf.derive.key import bind
+
+        return bind(self)
+
+    def _derived_digest(self) -> str:
+        content = {"id": self.id, "type": self.type, "data": self.data,
+                   "derived": self.derived_key()}
         encoded = json.dumps(content, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 

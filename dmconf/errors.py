@@ -5,6 +5,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
 
     DmconfError
     ├── DatasetNotFound (KeyError)        unknown id; carries close matches
+    ├── InvalidReference (ValueError)     a malformed ID@VERSION:VARIANT, or one not declared
     ├── DuplicateDataset (ValueError)     one id defined in two places
     ├── DefinitionError (ValueError)      a definition file or field is wrong
     ├── SettingsError (ValueError)        the settings file or an environment variable is wrong
@@ -12,7 +13,9 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── DataFormatError (ValueError)      a prepared file is not in the format its type expects
     ├── MissingExtra (ImportError)        reading a format needs an optional extra (pandas...)
     ├── DownloadError (OSError)           a resource could not be fetched from any of its URLs
-    │   └── OfflineError                  a resource is missing and the network is off
+    │   ├── OfflineError                  a resource is missing and the network is off
+    │   ├── AccessDenied (PermissionError) a server answered 401 or 403: credentials needed
+    │   └── ManualDownloadRequired (FileNotFoundError) a file the user must download by hand
     ├── StorageError (OSError)            the data folder cannot be written (disk full, denied)
     ├── ChecksumMismatch (ValueError)     downloaded bytes do not match the published sha256
     ├── DatasetChanged (ValueError)       a definition's content is not the one a job was built with
@@ -22,6 +25,7 @@ already catches ``KeyError`` or ``ValueError`` keeps working::
     ├── CorruptBlob (ValueError)          a blob's bytes do not match its sha256 (remote or local)
     ├── LockMismatch (ValueError)         a definition or prepared data differs from dmconf.lock
     ├── NotPrepared (FileNotFoundError)   data was asked for before it was prepared
+    ├── StepFailed (RuntimeError)         a derived dataset's step raised; nothing was kept
     └── AgreementRequired (PermissionError) the dataset's data-use terms are not accepted yet
 
 Errors carry structured fields (``dataset``, ``url``, ``path``...) and survive pickling, because
@@ -31,9 +35,11 @@ turns errors into one-line messages.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
+    "AccessDenied",
     "ChecksumMismatch",
     "CorruptBlob",
     "DataFormatError",
@@ -44,12 +50,15 @@ __all__ = [
     "DmconfError",
     "DownloadError",
     "DuplicateDataset",
+    "InvalidReference",
     "LockMismatch",
+    "ManualDownloadRequired",
     "MissingExtra",
     "NotPrepared",
     "OfflineError",
     "RemoteError",
     "SettingsError",
+    "StepFailed",
     "StorageError",
     "UnpackError",
     "VerificationFailed",
@@ -99,6 +108,14 @@ class DatasetNotFound(DmconfError, KeyError):
 
     # KeyError.__str__ would quote the message; keep it readable.
     __str__ = DmconfError.__str__
+
+
+class InvalidReference(DmconfError, ValueError):
+    """A dataset reference (``ID[@VERSION][:VARIANT]``) is malformed, or names a version or
+    variant that the dataset does not declare."""
+
+    def __init__(self, reference: str, problem: str) -> None:
+        super().__init__(f"{reference}: {problem}", reference=reference, problem=problem)
 
 
 class DuplicateDataset(DmconfError, ValueError):
@@ -162,6 +179,41 @@ class DownloadError(DmconfError, OSError):
 
 class OfflineError(DownloadError):
     """A resource is missing and DMCONF_OFFLINE forbids the network."""
+
+
+class AccessDenied(DownloadError, PermissionError):
+    """A server answered 401 or 403: ``host``, the ``credential`` rule tried (its name, never
+    its value, None when no rule was for the URL) and ``advice`` on adding one."""
+
+    def __init__(self, *, dataset: str, resource: str, url: str, host: str, status: int,
+                 credential: str | None, advice: str) -> None:
+        what = ("asks for credentials (HTTP 401)" if status == 401
+                else "refused access (HTTP 403)")
+        tried = f"credential tried: {credential}" if credential else "no credential was sent"
+        extra = ("; if that credential is right, its account may lack access to this file "
+                 "(accept the dataset's terms on the publisher's site)" if status == 403
+                 and credential else "")
+        DownloadError.__init__(
+            self, f"{dataset}: resource {resource!r}: {host} {what} for {url}; {tried}{extra}; "
+            f"{advice}", dataset=dataset, resource=resource, url=url, host=host, status=status,
+            credential=credential, advice=advice,
+        )
+
+
+class ManualDownloadRequired(DownloadError, FileNotFoundError):
+    """A ``manual:`` resource is not there yet: its ``instructions``, and the ``folder`` where
+    the file named ``filename`` goes (or ``dmconf add-file``)."""
+
+    def __init__(self, *, dataset: str, resource: str, instructions: str, folder: str,
+                 filename: str) -> None:
+        said = " ".join(instructions.split())
+        DownloadError.__init__(
+            self, f"{dataset}: resource {resource!r} must be downloaded by hand: {said} -- "
+            f"then put the file as {folder}/{filename} and run `dmconf prepare {dataset}` "
+            f"again, or run `dmconf add-file {dataset} {resource} PATH`",
+            dataset=dataset, resource=resource, instructions=instructions, folder=folder,
+            filename=filename,
+        )
 
 
 class StorageError(DmconfError, OSError):
@@ -261,6 +313,10 @@ class NotPrepared(DmconfError, FileNotFoundError):
     """Data was asked for before its dataset was prepared."""
 
 
+class StepFailed(DmconfError, RuntimeError):
+    """The step of a derived dataset raised; its temporary output was removed, nothing adopted."""
+
+
 class AgreementRequired(DmconfError, PermissionError):
     """A dataset's publisher asks users to accept terms; this user has not yet (``terms``)."""
 
@@ -273,6 +329,9 @@ class AgreementRequired(DmconfError, PermissionError):
         )
 
 
+USERINFO = re.compile(r"(://)[^/@\s'\"]*@")
+
+
 def describe_validation(errors: list[Any], prefix: str = "") -> str:
     """One readable sentence per problem of a pydantic ``ValidationError.errors()`` list.
 
@@ -283,11 +342,13 @@ def describe_validation(errors: list[Any], prefix: str = "") -> str:
         path = [*(prefix.split(".") if prefix else []), *err.get("loc", ())]
         loc = ".".join(str(p) for p in path)
         given = err.get("input")
-        shown = repr(given)
+        shown = USERINFO.sub(r"\1***@", repr(given))  # never echo a password written in a URL
         if len(shown) > 60:
             shown = shown[:57] + "..."
         what = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "missing":
+        if not loc:  # a check of the whole model: its message says it all
+            parts.append(what)
+        elif err.get("type") == "missing":
             parts.append(f"field {loc}: required but missing")
         elif err.get("type") == "extra_forbidden":
             parts.append(f"field {loc}: unknown field (check its spelling)")

@@ -70,7 +70,7 @@ def entry_for(definition: DatasetDefinition, settings: Settings) -> LockEntry:
     manifest = manifest_of(definition, settings.dataset_folder(definition))
     return LockEntry(
         definition=definition.content_digest(), manifest=manifest.digest(),
-        resources={key: LockedSource(url=r.url, sha256=r.sha256, size=r.size)
+        resources={key: LockedSource(url=r.origin, sha256=r.sha256, size=r.size)
                    for key, r in sorted(definition.resources.items())},
     )
 
@@ -198,8 +198,8 @@ def _pull_locked(definition: DatasetDefinition, entry: LockEntry, settings: Sett
     for name in settings.remotes:
         remote = open_remote(name, settings)
         try:
-            install(definition, fetch_manifest(definition.id, entry.manifest, remote), settings,
-                    remote)
+            manifest = fetch_manifest(definition.dataset_id, entry.manifest, remote)
+            install(definition, manifest, settings, remote)
             return
         except (RemoteError, CorruptBlob, DefinitionError) as exc:
             log.warning("%s; trying the next source", exc)
@@ -208,11 +208,12 @@ def _pull_locked(definition: DatasetDefinition, entry: LockEntry, settings: Sett
 def record_in_hydra_run(definition: DatasetDefinition, settings: Settings) -> Path | None:
     """Add the dataset's lock entry to ``.hydra/dmconf.lock`` of the running Hydra job.
 
-    Does nothing outside a Hydra job, or when the job writes no ``.hydra`` folder.
+    Does nothing outside a Hydra job, or when the job writes no ``.hydra`` folder, or for a
+    derived dataset (lock files hold downloaded data; a derived one is made from its inputs).
     """
     from hydra.core.hydra_config import HydraConfig
 
-    if not HydraConfig.initialized():
+    if not HydraConfig.initialized() or definition.derive is not None:
         return None
     config = HydraConfig.get()
     subdir = config.output_subdir

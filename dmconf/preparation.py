@@ -29,6 +29,7 @@ from dmconf.catalog import Catalog
 from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
+    AccessDenied,
     ChecksumMismatch,
     DefinitionError,
     DmconfError,
@@ -37,17 +38,19 @@ from dmconf.errors import (
     StorageError,
     UnpackError,
 )
+from dmconf.lock import Locking
 from dmconf.progress import Summary
 from dmconf.settings import Settings, load_settings
 from dmconf.state import DatasetState
+from dmconf.store.layout import LOCKS
 
 if TYPE_CHECKING:
     from dmconf.data.registry import Resolver
     from dmconf.fetch.download import Download
     from dmconf.unpack import Unpacker
 
-__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition",
-           "typed_paths"]
+__all__ = ["Answer", "build_object", "check_paths", "is_prepared", "prepare", "prepared",
+           "resolve_definition", "typed_paths"]
 
 log = logging.getLogger("dmconf")
 
@@ -57,11 +60,18 @@ def prepare(
     *,
     settings: Settings | None = None,
     catalog: Catalog | None = None,
+    rebuild: bool = False,
 ) -> BaseModel:
-    """Download what is missing of a dataset, verify it, and return its typed object."""
+    """Download what is missing of a dataset, verify it, and return its typed object.
+
+    A derived dataset is built from its inputs instead (:mod:`dmconf.derive`); ``rebuild``
+    runs its step again even when its output exists. An id named without settings or
+    catalogue is answered from memory when it was prepared before in this process and nothing
+    it depends on changed (:mod:`dmconf.warm`).
+    """
     remembered = isinstance(dataset, str) and settings is None and catalog is None
     started = time.time_ns()
-    if remembered and isinstance(dataset, str):  # the environment decides: the warm path
+    if remembered and isinstance(dataset, str) and not rebuild:  # the environment decides
         from dmconf.warm import recall
 
         warm = recall(dataset)
@@ -70,13 +80,57 @@ def prepare(
     settings = settings or load_settings()
     if isinstance(dataset, str):
         catalog = catalog or Catalog.from_settings(settings)
+    answer = prepared(dataset, settings, catalog, rebuild=rebuild)
+    if remembered and isinstance(dataset, str) and catalog is not None:
+        from dmconf.warm import remember
+
+        remember(dataset, catalog, answer, started=started)
+    return answer.typed
+
+
+@dataclass
+class Answer:
+    """What one prepare gave, and what the warm path needs to know to note it."""
+
+    typed: BaseModel
+    definition: DatasetDefinition
+    settings: Settings
+    folder: Path
+    elsewhere: bool  # answered from a read-only store
+    others: bool  # built from other datasets (``_dataset`` nodes)
+
+
+def prepared(
+    dataset: str | DatasetDefinition, settings: Settings, catalog: Catalog | None, *,
+    rebuild: bool = False,
+) -> Answer:
+    """:func:`prepare` without the warm path, saying where its answer came from."""
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
+    from dmconf.store.stores import group_shared, make_folders, prepared_elsewhere
 
     require_accepted(definition, settings)  # the publisher's terms first: nothing is fetched
+    elsewhere = prepared_elsewhere(settings, definition)  # a lab's read-only store
+    others = _Others(settings, catalog)
+    if elsewhere is not None:
+        typed = build_object(definition, elsewhere, others)
+        check_paths(definition, elsewhere, typed)
+        return Answer(typed, definition, settings, elsewhere, True, others.used)
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
-    typed = build_object(definition, folder, _Others(settings, catalog))
+    typed = build_object(definition, folder, others)
+    answer = Answer(typed, definition, settings, folder, False, others.used)
+    if definition.derive is not None:
+        from dmconf.derive.build import make
+
+        make(definition, settings, catalog, rebuild=rebuild)
+        check_paths(definition, folder, typed)
+        return answer
+    if rebuild:
+        raise DefinitionError(
+            "is downloaded, not derived: only derived datasets are rebuilt (`dmconf verify` "
+            f"checks a download; `dmconf rm {definition.id}` then prepare fetches it again)",
+            dataset=definition.id, path=definition._source)
     if not DatasetState(folder).is_prepared(definition):
         _adopt_legacy(settings, definition)
     if not DatasetState(folder).is_prepared(definition) and not _from_remotes(definition, settings):
@@ -85,26 +139,24 @@ def prepare(
         for key, resource in definition.resources.items():
             if not state.has(key, resource):
                 _usable_urls(job, key, resource)  # offline: fail before touching the disk
-        with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=False):
-            folder.mkdir(parents=True, exist_ok=True)
-            state = DatasetState(folder)  # an `rm` may have run while this one waited
-            missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
-            _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
-                     job.cancel)
-            # A type whose data another tool downloads (ir_datasets) does it here, once.
-            download = getattr(typed, "dmconf_download", None)
-            if callable(download):
-                download()
-            DatasetState(folder).mark_prepared(definition)
-            check_paths(definition, folder, typed)
+        with _storage(definition.id, folder), group_shared(settings):
+            make_folders(folder, settings)
+            make_folders(settings.data / LOCKS, settings)
+            with _id_locked(settings, definition, exclusive=False):
+                state = DatasetState(folder)  # an `rm` may have run while this one waited
+                missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
+                _run_all(missing, settings.parallel, lambda k, r: _materialise(job, k, r),
+                         job.cancel)
+                # A type whose data another tool downloads (ir_datasets) does it here, once.
+                download = getattr(typed, "dmconf_download", None)
+                if callable(download):
+                    download()
+                DatasetState(folder, job.locking).mark_prepared(definition)
+                check_paths(definition, folder, typed)
         log.info("%s", job.summary.line(folder))
     else:
         check_paths(definition, folder, typed)
-    if remembered and catalog is not None:
-        from dmconf.warm import remember
-
-        remember(str(dataset), catalog, definition, typed, folder, started=started)
-    return typed
+    return answer
 
 
 def _id_locked(
@@ -114,14 +166,15 @@ def _id_locked(
     from dmconf.store.layout import id_lock
 
     what = f"{'adopting' if exclusive else 'preparing or removing'} {definition.id}"
-    return id_locked(id_lock(settings, definition.id), exclusive=exclusive, what=what)
+    return id_locked(id_lock(settings, definition.dataset_id), exclusive=exclusive, what=what,
+                     locking=Locking.of(settings))
 
 
 def _adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     """Move a folder of dmconf's first layout into place (a rename, no download)."""
     from dmconf.store.layout import adopt_legacy, legacy_folder
 
-    if legacy_folder(settings, definition.id) is None:
+    if legacy_folder(settings, definition.dataset_id) is None:
         return
     folder = settings.dataset_folder(definition)
     with _storage(definition.id, folder), _id_locked(settings, definition, exclusive=True):
@@ -179,7 +232,10 @@ def is_prepared(dataset: str | DatasetDefinition, *, settings: Settings | None =
     """Whether a dataset is prepared in the data folder (no network, no hashing)."""
     settings = settings or load_settings()
     definition = resolve_definition(dataset, settings=settings)
-    return DatasetState(settings.dataset_folder(definition)).is_prepared(definition)
+    from dmconf.store.stores import prepared_elsewhere
+
+    return prepared_elsewhere(settings, definition) is not None or DatasetState(
+        settings.dataset_folder(definition)).is_prepared(definition)
 
 
 def resolve_definition(
@@ -188,12 +244,27 @@ def resolve_definition(
     settings: Settings | None = None,
     catalog: Catalog | None = None,
 ) -> DatasetDefinition:
-    """A definition from an id (looked up in the catalogue), a mapping, or a definition."""
+    """A definition from an id (looked up in the catalogue), a mapping, or a definition.
+
+    A derived definition's key is computed against the same catalogue (its inputs' ids are
+    looked up there).
+    """
     if isinstance(dataset, DatasetDefinition):
-        return dataset
-    if isinstance(dataset, Mapping):
-        return DatasetDefinition.from_mapping(dataset)
-    return (catalog or Catalog.from_settings(settings)).find(dataset)
+        definition = dataset
+    elif isinstance(dataset, Mapping):
+        definition = DatasetDefinition.from_mapping(dataset)
+    else:
+        catalog = catalog or Catalog.from_settings(settings)
+        definition = catalog.find(dataset)
+    if definition.croissant is not None:  # resources and data from Croissant metadata
+        from dmconf.croissant.resolve import resolve_croissant
+
+        definition = resolve_croissant(definition, settings or load_settings())
+    if definition.derive is not None:
+        from dmconf.derive.key import bind
+
+        bind(definition, catalog, settings)
+    return definition
 
 
 def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
@@ -201,8 +272,10 @@ def _from_remotes(definition: DatasetDefinition, settings: Settings) -> bool:
     if not settings.remotes:
         return False
     from dmconf.remote.transfer import prepare_from_remotes
+    from dmconf.store.stores import group_shared
 
-    return prepare_from_remotes(definition, settings)
+    with group_shared(settings):
+        return prepare_from_remotes(definition, settings)
 
 
 @dataclass
@@ -211,8 +284,10 @@ class _Others:
 
     settings: Settings
     catalog: Catalog | None
+    used: bool = False  # the answer depends on other definitions: never noted
 
     def data(self, dataset_id: str, part: str) -> BaseModel:
+        self.used = True
         obj: Any = prepare(dataset_id, settings=self.settings, catalog=self.catalog)
         for name in filter(None, part.split(".")):
             obj = getattr(obj, name)
@@ -233,7 +308,7 @@ def build_object(
     """
     from dmconf.data.registry import build, resolve_type
 
-    cls = resolve_type(definition.type, f"{definition.source}: type")
+    cls = resolve_type(definition.type or "generic", f"{definition.source}: type")
     return build(
         definition.data, cls, folder, f"{definition.id}: data", resolve, id=definition.id
     )
@@ -248,9 +323,11 @@ class _Job:
     settings: Settings
     summary: Summary = field(init=False)
     cancel: threading.Event = field(default_factory=threading.Event)
+    locking: Locking = field(init=False)
 
     def __post_init__(self) -> None:
         self.summary = Summary(self.definition.id)
+        self.locking = Locking.of(self.settings)
 
 
 def _run_all(
@@ -300,7 +377,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
     from dmconf.store.reuse import reuse_sibling
 
     definition, folder = job.definition, job.folder
-    lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}")
+    lock = locked(folder / f".{key}.lock", f"downloading {definition.id}/{key}", job.locking)
     with _storage(definition.id, folder), lock:
         if DatasetState(folder).has(key, resource):
             return  # another process prepared it while this one waited
@@ -335,7 +412,8 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 moved = _move_into_place(unpacked, folder / key, key, resource)
                 remove_partial(part)  # before recording: a kill between leaves no stray file
                 if moved:
-                    DatasetState(folder).record(key, sha256, materialised, resource.unpack)
+                    DatasetState(folder, job.locking).record(
+                        key, sha256, materialised, resource.unpack)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
                 remove_partial(part)  # nothing worth resuming: leave no temporary behind
@@ -420,7 +498,13 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
     log.info("%s: downloading %s", job.definition.id, url)
     fetcher = fetcher_for(url)(job.settings)
     for last_chance in (False, True):
-        with_retries(lambda: fetcher.fetch(url, download), job.settings, lambda: download.size)
+        try:
+            with_retries(lambda: fetcher.fetch(url, download), job.settings,
+                         lambda: download.size)
+        except DownloadError as exc:
+            if exc.fields.get("status") in (401, 403):
+                raise _access_denied(job, key, url, exc) from None
+            raise
         resumed = download.resumed
         try:
             _verify(job, key, resource, url, download)
@@ -430,6 +514,20 @@ def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Dow
             if last_chance or not resumed:
                 raise
             log.warning("%s: the resumed download of %s does not match; starting over", url, key)
+
+
+def _access_denied(job: _Job, key: str, url: str, exc: DownloadError) -> AccessDenied:
+    """A 401 or 403 as one line: the dataset, who answered, the rule tried, how to add one."""
+    from dmconf.credentials import how_to_add, origin_of
+
+    answered = exc.fields.get("answered") or url
+    _, host, port = origin_of(answered)
+    shown = host if port in (None, 80, 443) else f"{host}:{port}"
+    return AccessDenied(
+        dataset=job.definition.id, resource=key, url=url, host=shown,
+        status=exc.fields["status"], credential=exc.fields.get("credential"),
+        advice=exc.fields.get("advice") or how_to_add(answered),
+    )
 
 
 def _verify(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
@@ -475,9 +573,18 @@ def _check_unpinned(
 
 
 def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
-    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones."""
+    """The URLs to try, rewritten by the settings' mirrors; offline, only ``file://`` ones.
+
+    A file the user put in the dataset's manual folder comes first; a ``manual`` resource has
+    nothing else, and is never requested from the network.
+    """
+    from dmconf.manual import dropped_file
+
+    dropped = dropped_file(job.settings, job.definition, key, resource)
     urls = [_rewrite(url, job.settings.mirrors) for url in resource.urls]
-    if not job.settings.offline:
+    if dropped is not None:
+        urls.insert(0, dropped.as_uri())
+    if not job.settings.offline or resource.manual:
         return urls
     local = [url for url in urls if url.lower().startswith("file://")]
     if local:
@@ -486,9 +593,9 @@ def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
     copy = f"copy {urls[0]} to {target}, " if resource.unpack == "none" else ""
     raise OfflineError(
         f"{dataset}: resource {key!r} ({target}) is not prepared and DMCONF_OFFLINE forbids the "
-        f"network; run `dmconf prepare {dataset}` where the network is reachable with the same "
-        f"DMCONF_DATA, {copy}or put {urls[0]} on a shared disk and map its URL to that file:// "
-        "path in the settings' mirrors",
+        f"network; on the login node (or any machine with network) run `DMCONF_DATA="
+        f"{job.settings.data} dmconf prepare {dataset}`, {copy}or put {urls[0]} on a shared disk "
+        "and map its URL to that file:// path in the settings' mirrors",
         dataset=dataset, resource=key, url=urls[0], path=str(target),
     )
 
@@ -519,19 +626,18 @@ def _move_into_place(unpacked: Path, target: Path, key: str, resource: Resource)
     """Rename the verified result to its final name, replacing a stale copy.
 
     Returns False when another process already put a verified copy there (where locks do not
-    work): that one stays, so a path it handed out never disappears. A stale copy (verified
-    against an older checksum) is renamed aside first, so the final name is never a
-    half-deleted folder.
+    work): that one stays, so a path it handed out never disappears. Any other copy there (a
+    stale one, or one another process put in place and has not recorded yet) is swapped for
+    this one in one step, so the final name never goes missing nor holds a half-deleted folder.
     """
-    from dmconf.fetch.download import remove_path, temp_path
+    from dmconf.store.swap import replace_in_place
 
     state = DatasetState(target.parent)
     if state.present(key):
         if state.has(key, resource):
             return False
-        aside = temp_path(target.parent, key, "unpack").with_suffix(".stale")
-        os.replace(target, aside)
-        remove_path(aside)
+        replace_in_place(unpacked, target)
+        return True
     try:
         os.replace(unpacked, target)
     except OSError as exc:

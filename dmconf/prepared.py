@@ -22,7 +22,7 @@ from dmconf.errors import NotPrepared, SettingsError, VerificationFailed
 from dmconf.settings import Settings
 from dmconf.state import STATE_FILE, DatasetState
 
-__all__ = ["PreparedDataset", "disk_usage", "remove", "verify"]
+__all__ = ["PreparedDataset", "disk_usage", "folder_size", "remove", "verify"]
 
 
 def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
@@ -33,6 +33,10 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
     """
     from dmconf.preparation import _adopt_legacy
 
+    if definition.derive is not None:
+        from dmconf.derive.build import verify_output
+
+        return verify_output(definition, settings)
     _adopt_legacy(settings, definition)
     folder = settings.dataset_folder(definition)
     state = DatasetState(folder)
@@ -65,6 +69,12 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
 
 
 def _check_id(dataset_id: str) -> None:
+    from dmconf.refs import base_id
+
+    plain = base_id(dataset_id)
+    if plain != dataset_id and ID_PATTERN.match(plain):
+        raise SettingsError(f"{dataset_id}: rm removes every version and variant of an id "
+                            f"(they share its folder); name the id alone: {plain}")
     if not ID_PATTERN.match(dataset_id):
         raise SettingsError(f"{dataset_id!r} is not a dataset id (expected com.example.name)")
 
@@ -77,7 +87,7 @@ def remove(dataset_id: str, settings: Settings) -> Path:
     ``prepare`` starting meanwhile waits for it. Removes nothing but that id's data: an id that
     is only a prefix of others (``org`` when ``org.a`` exists) is an error.
     """
-    from dmconf.lock import id_locked
+    from dmconf.lock import Locking, id_locked
     from dmconf.store.layout import content_folders, id_folder, id_lock, legacy_folder
 
     _check_id(dataset_id)
@@ -85,7 +95,8 @@ def remove(dataset_id: str, settings: Settings) -> Path:
     if not content_folders(settings, dataset_id) and legacy_folder(settings, dataset_id) is None:
         raise NotPrepared(_nothing_to_remove(dataset_id, settings),
                           dataset=dataset_id, path=str(folder))
-    with id_locked(id_lock(settings, dataset_id), exclusive=True, what=f"removing {dataset_id}"):
+    with id_locked(id_lock(settings, dataset_id), exclusive=True, what=f"removing {dataset_id}",
+                   locking=Locking.of(settings)):
         for version in content_folders(settings, dataset_id):
             shutil.rmtree(version)
         with contextlib.suppress(OSError):
@@ -128,6 +139,7 @@ class PreparedDataset:
     folder: Path
     size: int
     complete: bool  # every resource recorded, and the dataset marked prepared
+    derived: bool = False  # the output of a step (dmconf.derive), not a download
 
 
 def disk_usage(settings: Settings) -> list[PreparedDataset]:
@@ -136,8 +148,9 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     Sizes count every file, partial downloads included, without following links. Folders of
     dmconf's first layout (``com/lecun/mnist``) are listed too, until a ``prepare`` adopts them.
     """
+    from dmconf.derive.build import is_output
     from dmconf.remote import STORE
-    from dmconf.store.layout import LOCKS, is_content_key
+    from dmconf.store.layout import LOCKS, MANUAL, is_content_key
 
     found: list[PreparedDataset] = []
     if not settings.data.is_dir():
@@ -145,7 +158,7 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
     for root, dirs, files in os.walk(settings.data):
         folder = Path(root)
         if folder == settings.data:
-            dirs[:] = [d for d in dirs if d not in (LOCKS, STORE)]  # STORE: `dmconf copy`'s
+            dirs[:] = [d for d in dirs if d not in (LOCKS, MANUAL, STORE)]  # STORE: `copy`'s
         if STATE_FILE not in files:
             continue
         dirs.clear()  # a dataset folder holds no other dataset
@@ -153,12 +166,14 @@ def disk_usage(settings: Settings) -> list[PreparedDataset]:
         current = len(relative) == 2 and is_content_key(relative[1])
         found.append(PreparedDataset(
             id=relative[0] if current else ".".join(relative), folder=folder,
-            size=_size(folder), complete=DatasetState(folder).digest is not None,
+            size=folder_size(folder), complete=DatasetState(folder).digest is not None,
+            derived=current and is_output(folder),
         ))
     return sorted(found, key=lambda d: (d.id, str(d.folder)))
 
 
-def _size(folder: Path) -> int:
+def folder_size(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (links counted, never followed)."""
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

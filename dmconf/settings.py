@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from dmconf.credentials.rules import CredentialRule
 from dmconf.errors import SettingsError, describe_validation
 from dmconf.settings_sources import (
     DEFAULT_HYDRA_GROUP,
@@ -80,11 +81,27 @@ class Settings(BaseModel):
         retries: 5
         remote: {lab: {url: "ssh://me@lab.example/srv/dmconf"}}
         remotes: [lab]  # prepare tries these before the original URLs
+
+    ``data`` may be a list of stores (a lab's read-only store, then a personal one): the
+    first writable one is ``data`` and receives downloads, the ones before it are read from
+    when they hold a dataset prepared (``read_only``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     data: Path = Field(default_factory=_default_data, description="where prepared datasets live")
+    read_only: tuple[Path, ...] = Field(
+        default=(), description="stores before data in the list: read, never written")
+    shared: bool = Field(
+        default=False, description="the store is a group's: setgid folders, group-writable files")
+    lock: Literal["auto", "flock", "soft", "lease"] = Field(
+        default="auto", description="lock kind: flock, soft (O_EXCL marker), lease (heartbeat)")
+    lock_timeout: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="seconds a job waits for another's lock before preparing on its own")
+    lock_lease: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False,
+        description="seconds without a heartbeat before a lease is taken over")
     catalogs: tuple[Path, ...] = Field(
         default=(), description="extra catalogue roots, searched before the bundled one"
     )
@@ -128,6 +145,10 @@ class Settings(BaseModel):
     remotes: tuple[str, ...] = Field(
         default=(), description="names of remotes that prepare tries, in order, before the URLs"
     )
+    credentials: dict[str, CredentialRule] = Field(
+        default_factory=dict,
+        description="per-URL-prefix rules naming where a secret is kept (dmconf.credentials)",
+    )
 
     @model_validator(mode="after")
     def _remotes_are_named(self) -> Settings:
@@ -137,6 +158,26 @@ class Settings(BaseModel):
                 f"remotes: {', '.join(unknown)} not declared under remote: (`dmconf remote add`)"
             )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_stores(cls, values: Any) -> Any:
+        """``data: [a, b, c]``: the first writable store is ``data``, those before are read-only."""
+        stores = values.get("data") if isinstance(values, dict) else None
+        if not isinstance(stores, list | tuple):
+            return values
+        from dmconf.store.stores import first_writable
+
+        if not stores:
+            raise ValueError("data: an empty list; give at least one folder")
+        paths = [Path(str(p)).expanduser().absolute() for p in stores]
+        index = first_writable(paths)
+        return {**values, "data": paths[index], "read_only": tuple(paths[:index])}
+
+    @field_validator("read_only", mode="after")
+    @classmethod
+    def _expand_read_only(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        return tuple(p.expanduser().absolute() for p in value)
 
     @field_validator("data", mode="after")
     @classmethod
@@ -172,7 +213,8 @@ def load_settings(*, environ: Mapping[str, str] | None = None, **overrides: Any)
     values = read_settings_file(path, explicit=bool(env.get(ENV_SETTINGS)))
     source = f"settings file {path}" if values else "settings"
     if env.get(ENV_DATA):
-        values["data"] = env[ENV_DATA]
+        stores = [p for p in env[ENV_DATA].split(os.pathsep) if p]
+        values["data"] = stores if len(stores) > 1 else env[ENV_DATA]
         source += f" / {ENV_DATA}"
     if ENV_HYDRA_GROUP in env:
         values["hydra_group"] = env[ENV_HYDRA_GROUP]

@@ -112,7 +112,8 @@ def anchor_paths(environ: MutableMapping[str, str], start: str) -> None:
         value = environ.get(name)
         if not value:
             continue
-        parts = value.split(os.pathsep) if name == ENV_CATALOG else [value]
+        # DMCONF_CATALOG and DMCONF_DATA (a list of stores) are os.pathsep-separated
+        parts = value.split(os.pathsep) if name in (ENV_CATALOG, ENV_DATA) else [value]
         anchored = os.pathsep.join(_anchored(p, start) for p in parts)
         if anchored != value:
             environ[name] = anchored

@@ -17,11 +17,14 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.fetch.download import HOST
 from dmconf.store.ownfiles import foreign, open_own, read_own
+
+if TYPE_CHECKING:
+    from dmconf.lock import Locking
 
 log = logging.getLogger("dmconf")
 
@@ -34,8 +37,9 @@ STATE_LOCK = ".dmconf-state-lock"  # never ".<key>.lock", the form of resource l
 class DatasetState:
     """The state file of one dataset folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, locking: Locking | None = None) -> None:
         self.folder = folder
+        self.locking = locking  # the kind of the short lock around writes (None: auto)
         self.path = folder / STATE_FILE
         self.digest: str | None = None
         self.resources: dict[str, dict[str, str]] = {}
@@ -101,7 +105,7 @@ class DatasetState:
         """Re-read, change and write the state under its lock, so no writer loses another's."""
         from dmconf.lock import locked
 
-        with locked(self.folder / STATE_LOCK, "updating the state file"):
+        with locked(self.folder / STATE_LOCK, "updating the state file", self.locking):
             self.digest, self.resources = None, {}
             self._load()
             change()

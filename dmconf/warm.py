@@ -5,7 +5,8 @@ what it was: the dataset's folder, content digest and resource names, the paths 
 object, and (for the command line) the JSON that ``dmconf prepare`` printed. The next call
 recomputes the note's *fingerprint*, with ``stat`` calls only:
 
-- the ``DMCONF_*`` variables and the settings file;
+- the ``DMCONF_*`` variables (and ``HOME``, ``XDG_*``, which place the default folders) and
+  the settings file;
 - the definition file and, in every catalogue root, the files that would define the same id
   (a duplicate appearing, a definition removed or moved);
 - the installed distributions: every ``sys.path`` folder (installing, upgrading or removing a
@@ -17,9 +18,10 @@ recomputes the note's *fingerprint*, with ``stat`` calls only:
 When it matches, the dataset is still checked as :func:`dmconf.prepare` checks it: the state
 file (the completion marker) names the content digest, every resource is in place and is not a
 symbolic link, every path of the typed object exists. Anything else, and the normal path runs
-(and notes anew). Notes are kept in memory for the Python API and, for the command line, in
-``$DMCONF_CACHE/prepared/`` (the user's cache folder, never the shared data folder), read
-without following links.
+(and notes anew). Answers that depend on more than this (read-only stores, terms, derived
+datasets, Croissant) are never noted: see :func:`declined`. Notes are kept in memory for the
+Python API and, for the command line, in ``$DMCONF_CACHE/prepared/`` (the user's cache folder,
+never the shared data folder), read without following links.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -40,9 +43,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from dmconf.catalog import Catalog
-    from dmconf.definition import DatasetDefinition
+    from dmconf.preparation import Answer
 
-__all__ = ["Warm", "recall", "recall_json", "remember"]
+__all__ = ["Warm", "declined", "recall", "recall_json", "remember"]
 
 VERSION = 1
 STATE_FILE = ".dmconf-state.json"  # dmconf.state.STATE_FILE, without importing the models
@@ -79,20 +82,23 @@ class Warm:
 
 
 def remember(
-    dataset: str, catalog: Catalog, definition: DatasetDefinition, typed: BaseModel,
-    folder: Path, *, started: int, output: str | None = None,
+    dataset: str, catalog: Catalog, answer: Answer, *, started: int, output: str | None = None,
 ) -> None:
-    """Note a prepared answer (in memory; with ``output``, also in the cache folder).
+    """Note a prepared answer (in memory; with ``output``, also in the cache folder), unless
+    it depends on something the fingerprint does not cover (:func:`declined`).
 
     ``started`` is the ``time.time_ns()`` before anything was read: a file changed after it,
     or within RECENT_NS before it, could change again unseen, so the answer is not noted.
     """
     from dmconf.preparation import typed_paths
 
+    definition, typed = answer.definition, answer.typed
+    if declined(answer):
+        return
     entry = catalog.entry(dataset)
     if entry.path.suffix not in SUFFIXES or not _only_dmconf_types(typed):
         return  # Python definitions and plugins' types change with code that is not stat'ed
-    if len(catalog.places(dataset)) > 1:
+    if len(catalog.places(definition.dataset_id)) > 1:
         return  # defined in several places: the full path says so on each run
     roots = [str(root.path) for root in catalog.roots]
     times: list[int] = []
@@ -101,7 +107,7 @@ def remember(
     if max(times, default=0) > started - RECENT_NS:
         return
     note = Warm(
-        dataset=dataset, roots=roots, source=str(entry.path), folder=str(folder),
+        dataset=dataset, roots=roots, source=str(entry.path), folder=str(answer.folder),
         digest=definition.content_digest(), resources=list(definition.resources),
         paths=[str(path) for _, path in typed_paths(typed)],
         fingerprint=fingerprint, output=output or "", code=code,
@@ -109,6 +115,26 @@ def remember(
     _MEMORY[_key(dataset)] = (note, typed)
     if output is not None:
         _write(_file(dataset), json.dumps({"version": VERSION, **note.__dict__}))
+
+
+def declined(answer: Answer) -> bool:
+    """Whether an answer depends on more than the fingerprint covers, so it is never noted
+    (each of these runs the full path every time, as it did before the warm path):
+
+    - read-only stores (``data:`` a list, issue 15): which store answers depends on what the
+      others hold, written by other users at any time;
+    - ``terms:`` (issue 17): acceptance is read from the user's agreements and the settings at
+      every prepare, so accepting or revoking is always seen;
+    - derived datasets and datasets built from others (issue 19): the answer depends on the
+      inputs' definitions and outputs;
+    - ``croissant:`` definitions (issue 16): completed from metadata cached outside the
+      catalogue.
+    """
+    definition = answer.definition
+    return bool(
+        answer.elsewhere or answer.settings.read_only or answer.others or definition.terms
+        or definition.derive is not None or definition.croissant is not None
+    )
 
 
 def recall(dataset: str) -> BaseModel | None:
@@ -137,8 +163,10 @@ def _nofollow(path: str, flags: int) -> int:
 
 
 def _key(dataset: str) -> str:
-    """The id and the environment that decides where its answer comes from."""
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("DMCONF_"))
+    """The id and the environment that decides where its answer comes from: the ``DMCONF_*``
+    variables, and those that place the default settings and data folders."""
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if k.startswith(("DMCONF_", "XDG_")) or k in ("HOME", "USERPROFILE"))
     return json.dumps([dataset, sys.executable, env])
 
 
@@ -175,7 +203,7 @@ def _fingerprint(
     """Stat calls that change when anything the answer depends on changes (``times`` gets
     the modification times seen)."""
     times = [] if times is None else times
-    *folders, name = dataset.split(".")
+    *folders, name = re.split("[@:+]", dataset, maxsplit=1)[0].split(".")  # a ref's plain id
     candidates = [os.path.join(root, *folders, name + suffix)
                   for root in roots for suffix in SUFFIXES]
     installed = [[entry, _stat(entry, times)] for entry in sys.path if entry]

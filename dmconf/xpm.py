@@ -11,10 +11,14 @@
 **Identity.** A :class:`Dataset` has three parameters: ``id``, an optional ``part``, and
 ``digest``, the definition's :meth:`~dmconf.definition.DatasetDefinition.content_digest` (the
 id, the type, the ``data`` tree, and each resource's sha256 and unpacking). ``Dataset.C(id=...)``
-reads the catalogue and fills ``digest`` itself. Task identifiers therefore change when a
-checksum or the data structure changes, and never when the data folder moves, a mirror is
-added, a URL changes or a description is edited. A resource without a sha256 has no content
-identity, so such a dataset is refused here with a message saying how to pin it.
+reads the catalogue and fills ``digest`` itself. ``id`` may name a version and variant
+(``org.x.ds@2:small``, :mod:`dmconf.refs`); it is stored as the canonical id (the exact version,
+defaults left out), so ``id="org.x.ds@2.1.0"`` where 2.1.0 is the default has the identity of
+``id="org.x.ds"``, and declaring variants later changes no identifier. Task identifiers
+therefore change when a checksum or the data structure changes, and never when the data folder
+moves, a mirror is added, a URL changes or a description is edited. A resource without a
+sha256 has no content identity, so such a dataset is refused here with a message saying how to
+pin it.
 
 **Data changed under a job.** ``load()`` in the job re-reads the catalogue and raises
 :class:`~dmconf.errors.DatasetChanged` if the digest differs from the one the job was built
@@ -73,7 +77,7 @@ class Dataset(Config):
     __xpmid__ = "dmconf.xpm.dataset"
 
     id: Param[str]
-    """qualified dataset id, e.g. com.lecun.mnist"""
+    """qualified dataset id, e.g. com.lecun.mnist, or ID@VERSION:VARIANT (stored canonical)"""
 
     part: Param[Optional[str]]  # noqa: UP045 - experimaestro reads this annotation
     """dotted attribute path of the prepared object to return (None: all of it)"""
@@ -122,6 +126,11 @@ def _fill(config: Any) -> None:
     from dmconf.api import find
 
     definition = find(dataset_id)
+    from dmconf.agreements import require_accepted
+    from dmconf.settings import load_settings
+
+    # A job must never wait for an answer: unaccepted terms fail here, in the driver.
+    require_accepted(definition, load_settings())
     digest = content_digest(definition)
     given = config.digest
     if given is not None and given != digest and "_dmconf_filled_for" not in config.__dict__:
@@ -130,10 +139,12 @@ def _fill(config: Any) -> None:
         )
     if config.part is not None:
         check_part(definition, config.part)
+    if definition.id != dataset_id:  # `@2`, a default spelled out: the canonical id
+        config.__xpm__.set("id", definition.id, bypass=True)
     config.__xpm__.set("digest", digest, bypass=True)
     if not config.environ:
         config.__xpm__.set("environ", settings_environ(), bypass=True)
-    config.__dict__["_dmconf_filled_for"] = filled_for
+    config.__dict__["_dmconf_filled_for"] = (definition.id, config.part)
 
 
 def _config_init(self: Any, **kwargs: Any) -> None:
@@ -163,6 +174,11 @@ def content_digest(definition: DatasetDefinition) -> str:
     Without a checksum, nothing says what the resource contains: two different files would get
     one identity. Catalogue entries always carry checksums; local definitions may not.
     """
+    if definition.croissant is not None:  # its content is what the Croissant metadata lists
+        from dmconf.croissant.resolve import resolve_croissant
+        from dmconf.settings import load_settings
+
+        definition = resolve_croissant(definition, load_settings())
     unpinned = sorted(key for key, r in definition.resources.items() if r.sha256 is None)
     if unpinned:
         raise DefinitionError(

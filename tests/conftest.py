@@ -120,9 +120,14 @@ def _reset_dmconf_logger() -> Iterator[None]:
     """The CLI attaches handlers to the dmconf logger; make sure none leaks between tests."""
     logger = logging.getLogger("dmconf")
     handlers, level = list(logger.handlers), logger.level
+    disabled = logging.root.manager.disable
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
+    # A switch left off here silences every later test's log lines (they then fail far away).
+    leaked = logging.root.manager.disable
+    logging.disable(disabled)
+    assert leaked == disabled, f"this test left logging.disable({leaked}) behind"
 
 
 

@@ -29,6 +29,10 @@ class Fault:
     retry_after: with status 429/503, the Retry-After header to send
     headers: more headers to send (Content-Encoding, Content-Type, Content-Range...)
     status_body: with status, this body instead of an HTML error page
+    redirect: answer 302 with this Location (another path, port or host)
+    require: headers a request must carry with these exact values (Authorization...): when one
+        is missing the answer is 401 (with WWW-Authenticate), when one is wrong ``refuse``
+    refuse: the status for wrong credentials (401 or 403)
     times: how many requests the fault applies to (None: all)
     """
 
@@ -43,6 +47,9 @@ class Fault:
     retry_after: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     status_body: bytes | None = None
+    redirect: str | None = None
+    require: dict[str, str] = field(default_factory=dict)
+    refuse: int = 401
     times: int | None = None
 
 
@@ -115,6 +122,25 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             fault = server._fault(path)
             if fault and fault.stall and fault.stall_after is None:
                 time.sleep(fault.stall)
+            if fault and fault.redirect:
+                self.send_response(302)
+                self.send_header("Location", fault.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if fault and fault.require:
+                missing = [n for n in fault.require if self.headers.get(n) is None]
+                wrong = [n for n, v in fault.require.items() if self.headers.get(n) not in (
+                    None, v)]
+                if missing or wrong:
+                    status = fault.refuse if wrong else 401
+                    self.send_response(status)
+                    if status == 401:
+                        self.send_header("WWW-Authenticate", 'Basic realm="test"')
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
             if fault and fault.status:
                 self.send_response(fault.status)
                 if fault.retry_after is not None:

@@ -80,3 +80,31 @@ def test_an_ir_datasets_dataset_is_prepared_from_the_loopback_server(
         print(dmconf.search("dmconftest"), "ir_datasets" in sys.modules)
     """), environ)
     assert found.strip() == "['irds.dmconftest.tiny'] False"
+
+
+def test_threads_listing_at_once_list_once_and_leave_logging_as_it_was(
+    env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ir_datasets imported here (as after a user's own registrations), several threads load the
+    catalogue at once on an empty index cache: one lists, the others read its index, and INFO
+    logging is on afterwards (interleaved listings used to leave ``logging.disable(INFO)``)."""
+    import logging
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path / "irds-home"))
+    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))
+    from dmconf.compat.irds import ir_datasets_module, irds_entries
+
+    ir_datasets_module()
+    before = logging.root.manager.disable
+    start = threading.Barrier(4)
+
+    def listed(_: int) -> int:
+        start.wait()
+        return len(irds_entries())
+
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(listed, range(4)))
+    assert logging.root.manager.disable == before
+    assert len(set(counts)) == 1 and counts[0] > 100

@@ -102,3 +102,28 @@ def test_a_hydra_group_hydra_cannot_use_is_named(env, monkeypatch):
     monkeypatch.setenv("DMCONF_HYDRA_GROUP", "data=sets")
     with pytest.raises(SettingsError, match=r"DMCONF_HYDRA_GROUP: field hydra_group: 'data=sets'"):
         load_settings()
+
+
+@pytest.mark.parametrize("content, says", [
+    ("data: []", "data: an empty list"),
+    ("lock: fcntl", "lock"),
+    ("lock_timeout: -1", "lock_timeout"),
+    ("lock_lease: 0", "lock_lease"),
+    ("shared: maybe", "shared"),
+])
+def test_cluster_settings_are_checked(env, monkeypatch, content, says):
+    monkeypatch.delenv("DMCONF_DATA")
+    env.settings.write_text(content + "\n")
+    with pytest.raises(SettingsError, match=says):
+        load_settings()
+
+
+def test_a_list_of_stores_makes_the_first_writable_one_data(env, monkeypatch, tmp_path):
+    missing, writable = tmp_path / "not" / "yet", tmp_path / "mine"
+    monkeypatch.setenv("DMCONF_DATA", f"{missing}:{writable}")
+    settings = load_settings()
+    assert settings.data == missing and settings.read_only == ()  # can be created: writable
+    monkeypatch.delenv("DMCONF_DATA")
+    env.settings.write_text(f"data: [{writable}]\nlock: lease\nlock_timeout: 5\n")
+    settings = load_settings()
+    assert (settings.data, settings.lock, settings.lock_timeout) == (writable, "lease", 5)

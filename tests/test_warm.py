@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import MNIST_ID
+from resources import serve_dataset, write_settings
+from test_derive import DERIVED_ID, SOURCE_ID, derived_env  # noqa: F401 (a fixture)
 from test_plugins import install_fake_distribution
+from versioned import CONTENT, VERSIONED_ID, versioned_definition
 
 import dmconf
 from dmconf import warm
-from dmconf.errors import DatasetNotFound, DefinitionError, StorageError
+from dmconf.cli import main, to_json
+from dmconf.errors import AgreementRequired, DatasetNotFound, DefinitionError, StorageError
 
 OLD = time.time() - 3600
 
@@ -245,3 +251,142 @@ def test_settings_given_explicitly_bypass_the_memory(api_aged):
     assert dmconf.prepare(MNIST_ID, settings=settings).train.images.path != \
         first.train.images.path
     assert notes == warm._MEMORY  # nothing noted: the environment did not decide this one
+
+
+# --- what main brought since: stores, terms, refs, derived, settings, rm ----------------------
+# Each case prepares for real, ages what a note depends on (so one *would* be taken), changes
+# one thing, then checks the warm answer is the full path's answer, or that there is none.
+
+def cold(ref: str):
+    """The full path's answer: explicit settings never read or write a note."""
+    return dmconf.prepare(ref, settings=dmconf.load_settings())
+
+
+def warm_agrees(ref: str) -> bool:
+    """Whether the API's note answers ``ref``; when it does, it is what the full path gives."""
+    hit = warm.recall(ref)
+    assert hit is None or hit == cold(ref)
+    return hit is not None
+
+
+@pytest.fixture(autouse=True)
+def _forget_notes():
+    yield
+    warm._MEMORY.clear()
+
+
+def test_a_read_only_store_is_never_noted_and_wins_once_it_holds_the_dataset(
+        mnist_env, server, tmp_path, monkeypatch, capsys):
+    lab = tmp_path / "lab"
+    write_settings(mnist_env, read_only=[str(lab)])  # data: DMCONF_DATA, after the lab store
+    age(mnist_env.settings, mnist_env.catalog / "test" / "mnist.yaml")
+    mine = dmconf.prepare(MNIST_ID)  # the lab store lacks it: fetched into DMCONF_DATA
+    assert mine.train.images.path.is_relative_to(mnist_env.data)
+    assert main(["prepare", MNIST_ID]) == 0
+    assert warm.recall(MNIST_ID) is None and warm.recall_json(MNIST_ID) is None
+    shutil.copytree(mnist_env.data / MNIST_ID, lab / MNIST_ID)  # another user fills the lab
+    gets = len(server.log)
+    theirs = dmconf.prepare(MNIST_ID)
+    assert theirs.train.images.path.is_relative_to(lab) and theirs == cold(MNIST_ID)
+    capsys.readouterr()
+    assert main(["prepare", MNIST_ID]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(to_json(theirs))
+    assert len(server.log) == gets
+
+
+def test_a_dataset_moved_to_another_store_is_answered_from_there(mnist_env, server, tmp_path,
+                                                                    monkeypatch):
+    age(mnist_env.settings, mnist_env.catalog / "test" / "mnist.yaml")
+    first = dmconf.prepare(MNIST_ID)
+    assert warm_agrees(MNIST_ID)  # one store: noted
+    other = tmp_path / "other"
+    other.mkdir()
+    os.rename(mnist_env.data / MNIST_ID, other / MNIST_ID)
+    monkeypatch.setenv("DMCONF_DATA", str(other))
+    gets = len(server.log)
+    assert not warm_agrees(MNIST_ID)
+    moved = dmconf.prepare(MNIST_ID)
+    assert moved.train.images.path == other / first.train.images.path.relative_to(mnist_env.data)
+    monkeypatch.setenv("DMCONF_DATA", str(mnist_env.data))  # the store it was noted in
+    assert warm.recall(MNIST_ID) is None
+    assert dmconf.prepare(MNIST_ID) == first and len(server.log) == gets + 4  # fetched again
+
+
+def test_terms_are_checked_on_every_prepare_and_revoking_is_seen(env, server, tmp_path,
+                                                                 monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    write_settings(env)
+    serve_dataset(env, server, "test.terms", b"agreed")
+    path = env.catalog / "test" / "terms.yaml"
+    path.write_text(path.read_text() + "terms: Research use only.\n")
+    age(env.settings, path)
+    with pytest.raises(AgreementRequired):
+        dmconf.prepare("test.terms")
+    assert main(["accept", "test.terms"]) == 0
+    assert dmconf.prepare("test.terms").path.read_bytes() == b"agreed"
+    assert main(["prepare", "test.terms"]) == 0
+    assert warm.recall("test.terms") is None and warm.recall_json("test.terms") is None
+    (tmp_path / "config" / "dmconf" / "agreements.json").write_text("{}")  # revoked
+    with pytest.raises(AgreementRequired):
+        dmconf.prepare("test.terms")
+    capsys.readouterr()
+    assert main(["prepare", "test.terms"]) == 1
+    assert "dmconf accept test.terms" in capsys.readouterr().err
+
+
+def test_a_version_and_variant_ref_is_noted_apart_and_follows_its_definition(env, server):
+    write_settings(env)
+    path = env.define(VERSIONED_ID, versioned_definition(server))
+    age(env.settings, path)
+    ref = f"{VERSIONED_ID}@2.0.0:small"
+    small, plain = dmconf.prepare(ref), dmconf.prepare(VERSIONED_ID)
+    assert small.path.read_bytes() == CONTENT["small"]
+    assert plain.path.read_bytes() == CONTENT["2.1.0"]
+    assert warm_agrees(ref) and warm_agrees(VERSIONED_ID)
+    assert warm.recall(ref) == small and warm.recall(VERSIONED_ID) == plain
+    assert warm.recall(f"{VERSIONED_ID}:small") is None  # another ref, another note
+    edited = yaml.safe_load(path.read_text())
+    edited["variants"]["small"]["data"] = {"path": "text"}  # the variant now hands `text`
+    path.write_text(yaml.safe_dump(edited, sort_keys=False))
+    assert not warm_agrees(ref) and not warm_agrees(VERSIONED_ID)
+    assert dmconf.prepare(ref).path.name == "text"
+
+
+def test_a_derived_dataset_is_never_noted_and_follows_its_input(
+        derived_env, server, tmp_path):  # noqa: F811 (the fixture imported above)
+    age(derived_env.settings, *derived_env.catalog.rglob("*.yaml"))
+    first = dmconf.prepare(DERIVED_ID)
+    assert dmconf.prepare(DERIVED_ID) == first and warm.recall(DERIVED_ID) is None
+    serve_dataset(derived_env, server, SOURCE_ID, b"other bytes\n")  # only the input changes
+    age(*derived_env.catalog.rglob("*.yaml"))
+    again = dmconf.prepare(DERIVED_ID)
+    assert again.path.read_bytes() == b"other bytes\n" and again == cold(DERIVED_ID)
+
+
+@pytest.mark.parametrize("settings", [
+    {"credentials": {"lab": {"match": "http://127.0.0.1/", "username": "me",
+                             "password_env": "LAB_PASSWORD"}}},
+    {"mirrors": {"http://127.0.0.1/": "http://localhost/"}},
+])
+def test_credentials_or_mirrors_changed_in_the_settings_are_read_again(mnist_env, settings):
+    write_settings(mnist_env)
+    age(mnist_env.settings, mnist_env.catalog / "test" / "mnist.yaml")
+    assert main(["prepare", MNIST_ID]) == 0
+    assert warm.recall_json(MNIST_ID) is not None and warm_agrees(MNIST_ID)
+    write_settings(mnist_env, **settings)
+    age(mnist_env.settings)  # even an edit with an old time: the size changed
+    assert warm.recall_json(MNIST_ID) is None and not warm_agrees(MNIST_ID)
+
+
+def test_rm_then_prepare_downloads_again(mnist_env, server, capsys):
+    age(mnist_env.settings, mnist_env.catalog / "test" / "mnist.yaml")
+    assert main(["prepare", MNIST_ID]) == 0
+    first = capsys.readouterr().out
+    assert warm.recall_json(MNIST_ID) == first.strip()
+    assert main(["rm", MNIST_ID]) == 0
+    assert warm.recall_json(MNIST_ID) is None and warm.recall(MNIST_ID) is None
+    gets = len(server.log)
+    capsys.readouterr()
+    assert main(["prepare", MNIST_ID]) == 0
+    assert capsys.readouterr().out == first
+    assert len(server.log) == gets + 4

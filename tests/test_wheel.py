@@ -40,6 +40,12 @@ def test_the_wheel_holds_datasets_conf_and_typing(wheel):
     }
     assert expected_conf and expected_conf <= bundled
     assert "dmconf/py.typed" in names
+    # The site's templates and static files are package data (dmconf catalog --html).
+    site = SOURCE / "dmconf" / "site"
+    shipped = {str(p.relative_to(SOURCE)) for p in site.rglob("*")
+               if p.is_file() and p.suffix in (".html", ".css", ".js")}
+    assert {"dmconf/site/templates/dataset.html", "dmconf/site/static/index.js"} <= shipped
+    assert shipped <= names
     # Hydra finds dmconf through this module; hydra_plugins must stay a namespace package
     # (an __init__.py there would hide every other distribution's Hydra plugins).
     assert "hydra_plugins/dmconf_plugin/dmconf_plugin.py" in names
@@ -71,3 +77,12 @@ def test_the_installed_wheel_finds_its_catalogue(wheel, tmp_path, env):
                             capture_output=True, text=True, env=run_env, cwd=tmp_path)
     assert search.returncode == 0, search.stderr
     assert search.stdout.splitlines() == ["com.lecun.mnist"]
+    # The site builds from the installed package's own templates and static files.
+    html = tmp_path / "html"
+    env.define("test.one", "type: file\nresources: {}\ndata: {path: a}\n")
+    built = subprocess.run(
+        [sys.executable, "-m", "dmconf.cli", "catalog", "--html", str(html), "--root",
+         str(env.catalog), "--only-roots"],
+        capture_output=True, text=True, env=run_env, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert (html / "d" / "test.one.html").is_file() and (html / "assets" / "index.js").is_file()

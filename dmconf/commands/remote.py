@@ -149,12 +149,23 @@ def _pull(args: argparse.Namespace) -> None:
     settings, remote = _default_remote(args.remote)
     catalog = Catalog.from_settings(settings)
     for item in args.ids:
-        dataset_id, _, digest = item.partition("@")
+        dataset_id, digest = _with_digest(item)
         with logs_above_bars(settings):
             done = pull(dataset_id, digest or None, settings, remote, catalog)
         log.info("%s: %s from %s (%s)", dataset_id,
                  "pulled" if done.resources else "already here", remote, done.folder)
         _out(f"{dataset_id}@{done.digest}")
+
+
+def _with_digest(item: str) -> tuple[str, str | None]:
+    """``ID[@VERSION][:VARIANT][@DIGEST]``: the reference, and the digest after its last ``@``
+    unless that part is a version (``2.1``, ``2.1+small``: digits first, never 64 hex)."""
+    from dmconf.definition import SHA256_PATTERN
+
+    head, sep, tail = item.rpartition("@")
+    if not sep or (tail[:1].isdigit() and not SHA256_PATTERN.match(tail)):
+        return item, None
+    return head, tail  # a malformed digest is refused by pull, by name
 
 
 def _copy(args: argparse.Namespace) -> None:

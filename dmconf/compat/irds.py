@@ -14,6 +14,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,12 @@ __all__ = ["PREFIX", "IrdsDataset", "IrdsEntry", "ir_datasets_module", "irds_ent
 PREFIX = "irds."
 HOME = "IR_DATASETS_HOME"
 KINDS = ("docs", "queries", "qrels", "scoreddocs", "docpairs")
+
+# One listing at a time in a process: threads that load the catalogue together (parallel
+# downloads, a thread pool of jobs) wait for the first one's index instead of listing again,
+# and the logging switch _listed() turns off and on is never interleaved (two interleaved
+# calls would restore each other's saved level and leave INFO logging off for good).
+_LISTING = threading.Lock()
 
 
 def dmconf_id(irds_id: str) -> str:
@@ -128,16 +135,15 @@ def irds_entries() -> list[IrdsEntry]:
     from dmconf.entrypoints import _write_index, index_file
 
     path = index_file().with_name("irds.json")
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        index = cached["datasets"] if cached.get("version") == version else None
-    except (OSError, ValueError, KeyError, AttributeError):
-        index = None
+    index = _cached(path, version)
     if index is None:
-        index = _listed() if "ir_datasets" in sys.modules else _listed_elsewhere()
-        if index is None:
-            return []
-        _write_index(path, index, "datasets", version)
+        with _LISTING:
+            index = _cached(path, version)  # another thread may have listed meanwhile
+            if index is None:
+                index = _listed() if "ir_datasets" in sys.modules else _listed_elsewhere()
+                if index is None:
+                    return []
+                _write_index(path, index, "datasets", version)
     origin = f"ir_datasets {version}"
     entries = []
     for irds_id, meta in sorted(index.items()):
@@ -145,6 +151,14 @@ def irds_entries() -> list[IrdsEntry]:
         entry._metadata = meta
         entries.append(entry)
     return entries
+
+
+def _cached(path: Path, version: str) -> dict[str, dict[str, Any]] | None:
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        return cached["datasets"] if cached.get("version") == version else None
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
 
 
 def _listed_elsewhere() -> dict[str, dict[str, Any]] | None:

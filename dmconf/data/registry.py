@@ -34,6 +34,7 @@ SHORT_NAMES: dict[str, str] = {
     "labelled-images": "dmconf.data.image:LabelledImages",
     "idx-image": "dmconf.data.image:IDXImage",
     "mat-array": "dmconf.data.tensor:MatArray",
+    "npy": "dmconf.data.tensor:NpyArray",
     "labelled-files": "dmconf.data.ml:LabelledFiles",
     "image-folder": "dmconf.data.image:ImageFolder",
     "image-records": "dmconf.data.image:ImageRecords",
@@ -53,6 +54,9 @@ SHORT_NAMES: dict[str, str] = {
     "triplets": "dmconf.data.ir:Triplets",
     "ir-collection": "dmconf.data.ir:IRCollection",
     "word-vectors": "dmconf.data.embeddings:WordVectors",
+    "file-set": "dmconf.data.records:FileSet",
+    "parquet": "dmconf.data.records:ParquetTable",
+    "records": "dmconf.data.records:Records",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from dmconf.errors import DataFormatError, NotPrepared
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["IDX", "MatArray"]
+__all__ = ["IDX", "MatArray", "NpyArray"]
 
 # IDX element type codes (third byte of the magic number) and their big-endian numpy dtypes.
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -50,6 +50,22 @@ class IDX(File):
         """The elements as a read-only, zero-copy ``numpy.memmap`` of the right shape and dtype."""
         import numpy as np
 
+        dtype, shape, offset = self.layout()
+        if int(np.prod(shape, dtype=np.int64)) == 0:
+            return np.empty(shape, dtype=dtype)  # numpy cannot map zero bytes
+        return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+    def to_dask(self, rows: int | None = None) -> Any:
+        """A lazy ``dask.array.Array`` of the elements (the ``dask`` extra): building it reads
+        the header only; each chunk of ``rows`` maps its part of the file when computed."""
+        from dmconf.engines.dask import idx_array
+
+        return idx_array(self, rows)
+
+    def layout(self) -> tuple[np.dtype, tuple[int, ...], int]:
+        """dtype, shape and data offset, checked against the file's size (reads the header)."""
+        import numpy as np
+
         dtype_name, shape, offset = self.header()
         dtype = np.dtype(dtype_name)
         expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
@@ -61,9 +77,7 @@ class IDX(File):
                 "corrupt: remove the dataset (dmconf rm ID) and prepare it again",
                 path=str(self.path),
             )
-        if expected == offset:  # numpy cannot map zero bytes
-            return np.empty(shape, dtype=dtype)
-        return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        return dtype, shape, offset
 
 
 class MatArray(File):
@@ -92,3 +106,22 @@ class MatArray(File):
             raise DataFormatError(f"{self.path} has no variable {self.key!r} ({names})",
                                   path=str(self.path))
         return content[self.key]
+
+
+class NpyArray(File):
+    """A numpy ``.npy`` file (what the ``idx-to-npy`` step writes)."""
+
+    def data(self) -> np.ndarray:
+        """The array, memory-mapped read-only."""
+        import numpy as np
+
+        if not self.path.exists():
+            raise NotPrepared(
+                f"{self.path} does not exist: prepare the dataset first (dmconf prepare ID)",
+                path=str(self.path),
+            )
+        try:
+            return np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            raise DataFormatError(f"{self.path} is not a .npy array ({exc})",
+                                  path=str(self.path)) from None

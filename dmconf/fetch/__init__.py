@@ -1,7 +1,8 @@
 """Fetchers: how the bytes of a URL reach a local file, one module per URL scheme.
 
 :func:`fetcher_for` picks the fetcher of a URL's scheme (:mod:`~dmconf.fetch.http` for
-``http``/``https``, :mod:`~dmconf.fetch.file` for ``file``). Around them:
+``http``/``https``, :mod:`~dmconf.fetch.hf` for ``hf``, :mod:`~dmconf.fetch.file` for
+``file``). Around them:
 :mod:`~dmconf.fetch.retry` (backoff, Retry-After) and :mod:`~dmconf.fetch.download` (the
 partial file a fetcher resumes, its naming and adoption after a crash).
 """
@@ -21,6 +22,10 @@ def fetcher_for(url: str) -> type[Fetcher]:
         from dmconf.fetch.http import HTTPFetcher
 
         return HTTPFetcher
+    if scheme == "hf":
+        from dmconf.fetch.hf import HubFetcher
+
+        return HubFetcher
     if scheme == "file":
         from dmconf.fetch.file import LocalFetcher
 
@@ -32,6 +37,6 @@ def fetcher_for(url: str) -> type[Fetcher]:
             "map the URL to it in the settings' mirrors: (a file:// URL)", url=url,
         )
     raise DownloadError(
-        f"{url}: unsupported URL scheme {scheme!r} (dmconf fetches http, https and file URLs)",
+        f"{url}: unsupported URL scheme {scheme!r} (dmconf fetches http, https, hf and file URLs)",
         url=url,
     )

@@ -111,15 +111,24 @@ def reclaim(folder: Path, key: str) -> Path:
         if match[3] == "part":
             partials.append(path)
         elif match[3] == "unpack" or not path.with_suffix("").exists():  # or an orphan .json
-            remove_path(path)
+            with contextlib.suppress(PermissionError):  # another user's, in a sticky folder
+                remove_path(path)
+    # A gone user's partial we cannot write (not group-writable) is of no use: removed where
+    # the folder lets us, else ignored; never an error.
+    for path in [p for p in partials if p != mine and not os.access(p, os.R_OK | os.W_OK)]:
+        partials.remove(path)
+        with contextlib.suppress(PermissionError):
+            remove_partial(path)
     partials.sort(key=_size, reverse=True)
     for index, path in enumerate(partials):
-        if index == 0 and path != mine:
-            with contextlib.suppress(FileNotFoundError):  # another process adopted it first
+        # FileNotFoundError: another process adopted it first; PermissionError: a sticky
+        # folder keeps another user's file where it is (ignored, never an error)
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if index == 0 and path != mine:
                 os.replace(path, mine)
                 os.replace(meta_path(path), meta_path(mine))
-        elif index > 0:
-            remove_partial(path)
+            elif index > 0:
+                remove_partial(path)
     return mine
 
 

@@ -15,6 +15,7 @@ import requests
 import urllib3
 
 from dmconf import __version__
+from dmconf.credentials.session import CredentialSession
 from dmconf.errors import DownloadError
 from dmconf.fetch.base import CHUNK_SIZE, Fetcher, Sink
 from dmconf.fetch.retry import parse_retry_after
@@ -37,16 +38,23 @@ class HTTPFetcher(Fetcher):
     """GET the URL (the rest of it, when the sink holds a part) and stream the body."""
 
     def fetch(self, url: str, sink: Sink) -> None:
+        self.get(url, url, sink)
+
+    def get(self, url: str, target: str, sink: Sink, extra: dict[str, str] | None = None) -> None:
+        """Stream ``target`` (an http(s) URL) into the sink as the bytes of ``url``, the URL
+        named in messages and remembered with a partial download (they differ for schemes
+        that resolve to HTTP, such as ``hf://``); ``extra`` headers are sent too."""
         offset, validator = sink.resume_point(url)
-        headers = dict(HEADERS)
+        headers = {**HEADERS, **(extra or {})}
         if offset:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
-            with requests.get(url, stream=True, timeout=timeout, headers=headers) as response:
-                total = self._begin(url, response, offset, sink)
+            with CredentialSession(self.settings) as session, session.get(
+                    target, stream=True, timeout=timeout, headers=headers) as response:
+                total = self._begin(url, response, offset, sink, session)
                 if total == 0:
                     return  # a 416 that says the bytes held are the whole file: its body is not
                 received = 0
@@ -65,7 +73,8 @@ class HTTPFetcher(Fetcher):
             )
 
     def _begin(
-        self, url: str, response: requests.Response, offset: int, sink: Sink
+        self, url: str, response: requests.Response, offset: int, sink: Sink,
+        session: CredentialSession,
     ) -> int | None:
         """Check the status, tell the sink where the answer starts; return the bytes to come."""
         status = response.status_code
@@ -79,10 +88,18 @@ class HTTPFetcher(Fetcher):
                 f"{url}: the server refused to continue at byte {offset}; starting over",
                 url=url, status=status, transient=True,
             )
-        if status >= 400:
-            transient = status in TRANSIENT_STATUS or status >= 500
+        if status in (401, 403):  # who answered, and which rule's credential it was shown
             raise DownloadError(
                 f"{url}: the server answered HTTP {status} {response.reason or ''}".rstrip(),
+                url=url, status=status, answered=response.url or url,
+                credential=session.credential.describe() if session.credential else None,
+                advice=self.explain(url, response),
+            )
+        if status >= 400:
+            transient = status in TRANSIENT_STATUS or status >= 500
+            default = f"{url}: the server answered HTTP {status} {response.reason or ''}".rstrip()
+            raise DownloadError(
+                self.explain(url, response) or default,
                 url=url, status=status, transient=transient,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
@@ -93,6 +110,11 @@ class HTTPFetcher(Fetcher):
         sink.begin(url, begin_at, _validator(response), full)
         sink.content_type = response.headers.get("Content-Type")
         return expected
+
+
+    def explain(self, url: str, response: requests.Response) -> str | None:
+        """A message for an HTTP error that says more than its status, or None."""
+        return None
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:

@@ -31,8 +31,10 @@ SCHEMA_NAME = "dmconf_dataset_schema"
 class ResourceConfig:
     """One resource of a dataset node (:class:`dmconf.definition.Resource`)."""
 
-    url: str = MISSING
+    url: Optional[str] = None  # noqa: UP045
     mirrors: List[str] = field(default_factory=list)  # noqa: UP006
+    manual: Optional[str] = None  # noqa: UP045
+    filename: Optional[str] = None  # noqa: UP045
     sha256: Optional[str] = None  # noqa: UP045
     md5: Optional[str] = None  # noqa: UP045
     size: Optional[int] = None  # noqa: UP045
@@ -41,6 +43,7 @@ class ResourceConfig:
     max_unpacked_size: Optional[int] = None  # noqa: UP045
     max_ratio: Optional[float] = None  # noqa: UP045
     max_members: Optional[int] = None  # noqa: UP045
+    revision: Optional[str] = None  # noqa: UP045 (hf:// URLs: the commit)
 
 
 @dataclass
@@ -55,13 +58,18 @@ class DatasetConfig:
     license: Optional[str] = None  # noqa: UP045
     citation: Optional[str] = None  # noqa: UP045
     version: Optional[str] = None  # noqa: UP045
+    variant: Optional[str] = None  # noqa: UP045
+    versions: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
+    variants: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
     tags: List[str] = field(default_factory=list)  # noqa: UP006
     tasks: List[str] = field(default_factory=list)  # noqa: UP006
     splits: Dict[str, int] = field(default_factory=dict)  # noqa: UP006
     prepared_size: Optional[int] = None  # noqa: UP045
-    agreement: Optional[str] = None  # noqa: UP045
+    croissant: Optional[str] = None  # noqa: UP045 (metadata giving resources, type and data)
+    terms: Optional[str] = None  # noqa: UP045
     resources: Dict[str, ResourceConfig] = field(default_factory=dict)  # noqa: UP006
-    type: str = MISSING
+    derive: Any = None  # a mapping, checked by dmconf (a typed Optional[Dict] merges null as ???)
+    type: Optional[str] = None  # noqa: UP045 (required unless `croissant` gives it)
     data: Dict[str, Any] = field(default_factory=dict)  # noqa: UP006
 
 

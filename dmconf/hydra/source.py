@@ -9,7 +9,11 @@ classes below. The source answers for two groups:
 - the dataset group (``dataset``, or the name the ``hydra_group`` setting gives; off when it is
   empty or ``off``): one option per catalogue id (``dataset=com.lecun.mnist``). Listing the
   options reads file names only; Hydra loads the chosen option alone, and only its YAML is read.
-  The node is :func:`dmconf.hydra.node.definition_node` of the definition.
+  The node is :func:`dmconf.hydra.node.definition_node` of the definition. An option may also
+  name a version and variant (``dataset=org.x.ds@2.1:small``, :mod:`dmconf.refs`): Hydra's
+  grammar takes ``@`` and ``:`` unquoted in values; ``+`` for ``:`` keeps ``:`` (escaped as
+  ``\\:``) out of folders named after ``hydra.job.override_dirname``. Listed options, and so
+  ``glob()``, are the plain ids: declaring variants never adds jobs to an existing sweep.
 - ``dmconf``: dmconf's own options, the YAML files of ``conf/dmconf/`` (``prepare``).
 
 Installing dmconf changes nothing else in an app (:mod:`dmconf.hydra.composition` tells the
@@ -101,7 +105,7 @@ class DmconfConfigSource(ConfigSource):
         group, name = _split(config_path)
         if group not in self._groups():
             return False
-        found = _own_file(name).is_file() if group == OWN_GROUP else name in self._dataset_ids()
+        found = _own_file(name).is_file() if group == OWN_GROUP else self._is_dataset(name)
         return found and not self._elsewhere(config_path)
 
     def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
@@ -127,7 +131,7 @@ class DmconfConfigSource(ConfigSource):
                 provider=self.provider,
                 header=ConfigSource._get_header_dict(text),
             )
-        if group == self._dataset_group and name in self._dataset_ids():
+        if group == self._dataset_group and self._is_dataset(name):
             from dmconf.hydra.node import definition_node
 
             with _reported(f"{group}={name}"):
@@ -155,6 +159,13 @@ class DmconfConfigSource(ConfigSource):
         if self._ids is None:
             self._ids = frozenset(self.catalog.ids())  # file names only; no YAML is read
         return self._ids
+
+    def _is_dataset(self, name: str) -> bool:
+        """Whether ``name`` is a catalogue id, or a reference to a version or variant of one
+        (``org.x.ds@2.1:small``, ``org.x.ds+small``): loading it says what is wrong with it."""
+        from dmconf.refs import base_id
+
+        return base_id(name) in self._dataset_ids()
 
     def _groups(self) -> frozenset[str]:
         """The groups this source is, in the composition asking (see the module's docstring)."""

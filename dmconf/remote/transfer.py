@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from dmconf.errors import CorruptBlob, DefinitionError, RemoteError, SettingsError
 from dmconf.progress import Bar, progress_enabled
+from dmconf.refs import base_id
 from dmconf.remote import open_remote
 from dmconf.remote.base import CHUNK, Remote
 from dmconf.store.assemble import assemble, each
@@ -84,11 +85,11 @@ def push(
     finally:
         bar.close()
     digest = manifest.digest()
-    path = remote.manifest_path(definition.id, digest)
+    path = remote.manifest_path(definition.dataset_id, digest)
     if not remote.exists(path):
         remote.write_bytes(path, manifest.to_json())
     for ref in (manifest.definition, LATEST):
-        remote.write_bytes(remote.ref_path(definition.id, ref), digest.encode())
+        remote.write_bytes(remote.ref_path(definition.dataset_id, ref), digest.encode())
     return Pushed(digest, len(blobs), len(sent), sum(e.size or 0 for e in sent))
 
 
@@ -131,7 +132,7 @@ def fetch_manifest(
             raise RemoteError(f"{remote}: has no manifest {digest} of {dataset_id}",
                               remote=remote.name, dataset=dataset_id, missing=True) from None
         raise
-    if manifest.digest() != digest or manifest.id != dataset_id:
+    if manifest.digest() != digest or base_id(manifest.id) != dataset_id:
         raise CorruptBlob(
             f"{remote}: manifest {path} is not the manifest {digest} of {dataset_id} (its "
             f"content has digest {manifest.digest()} and id {manifest.id}); it was not used",
@@ -153,7 +154,8 @@ def pull(
             catalog or Catalog.from_settings(settings)).find(dataset_id)
     except DatasetNotFound:
         definition = None  # the manifest carries its definition
-    manifest = fetch_manifest(dataset_id, digest, remote, definition if digest is None else None)
+    manifest = fetch_manifest(base_id(dataset_id), digest, remote,
+                              definition if digest is None else None)
     if definition is None or definition.content_digest() != manifest.definition:
         definition = _definition_of(manifest, remote, definition)
     return install(definition, manifest, settings, remote)
@@ -171,11 +173,13 @@ def install(
     def fetch(entry: Entry, target: Path) -> None:
         fetch_blob(remote, entry, target, f"{definition.id}/{entry.path}", bar.advance)
 
+    from dmconf.lock import Locking
     from dmconf.preparation import _id_locked
 
     try:
         with _id_locked(settings, definition, exclusive=False):  # as prepare: `rm` waits
-            built = assemble(definition, manifest, folder, fetch, settings.parallel)
+            built = assemble(definition, manifest, folder, fetch, settings.parallel,
+                             Locking.of(settings))
     finally:
         bar.close()
     return Pulled(folder, manifest.digest(), built)
@@ -258,7 +262,7 @@ def prepare_from_remotes(definition: DatasetDefinition, settings: Settings) -> b
         if settings.offline and remote.kind != "folder":
             continue
         try:
-            manifest = fetch_manifest(definition.id, None, remote, definition)
+            manifest = fetch_manifest(definition.dataset_id, None, remote, definition)
             install(definition, manifest, settings, remote)
         except (RemoteError, CorruptBlob, DefinitionError) as exc:
             level = logging.DEBUG if exc.fields.get("missing") else logging.WARNING

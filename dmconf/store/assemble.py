@@ -22,6 +22,7 @@ from typing import TypeVar
 from dmconf.checksum import tree_sha256
 from dmconf.definition import DatasetDefinition
 from dmconf.errors import CorruptBlob
+from dmconf.lock import Locking
 from dmconf.state import DatasetState
 from dmconf.store.manifest import Entry, Manifest, Record, write_manifest
 
@@ -37,11 +38,12 @@ BlobFetcher = Callable[[Entry, Path], None]
 
 def assemble(
     definition: DatasetDefinition, manifest: Manifest, folder: Path, fetch: BlobFetcher,
-    parallel: int = 1,
+    parallel: int = 1, locking: Locking | None = None,
 ) -> int:
     """Build every resource of ``manifest`` not yet in ``folder``; return how many were built.
 
-    ``parallel`` files are fetched at once (remotes answer each file after a round trip).
+    ``parallel`` files are fetched at once (remotes answer each file after a round trip);
+    ``locking``: the settings' lock kind, the one ``prepare`` takes on the same lock files.
     """
     from dmconf.fetch.download import reclaim, remove_path, temp_path
     from dmconf.lock import locked
@@ -54,8 +56,8 @@ def assemble(
         record = manifest.resources[key]
         entries = [e for e in manifest.files if e.path.split("/")[0] == key]
         with _storage(definition.id, folder), locked(folder / f".{key}.lock",
-                                                     f"building {definition.id}/{key}"):
-            state = DatasetState(folder)
+                                                     f"building {definition.id}/{key}", locking):
+            state = DatasetState(folder, locking)
             if state.has(key, resource) and state.resources[key].get(
                     "materialised") == record.materialised:
                 continue
@@ -70,7 +72,7 @@ def assemble(
             state.record(key, record.sha256, record.materialised, resource.unpack)
             built += 1
     with _storage(definition.id, folder):
-        DatasetState(folder).mark_prepared(definition)
+        DatasetState(folder, locking).mark_prepared(definition)
         write_manifest(manifest, folder)
     return built
 
@@ -122,15 +124,15 @@ def _build(entries: list[Entry], tmp: Path, fetch: BlobFetcher, parallel: int) -
 def _rename_into_place(built: Path, target: Path) -> None:
     """Rename a verified resource to its final name (under the resource's lock).
 
-    A stale copy there (or anything else: a link is renamed, never followed) is renamed aside
-    before it is removed, so the final name never holds a half-deleted folder.
+    A stale copy there (or anything else: a link is renamed, never followed) is swapped for
+    the new one in one step (:mod:`dmconf.store.swap`), so the final name never goes missing
+    nor holds a half-deleted folder.
     """
-    from dmconf.fetch.download import remove_path
+    from dmconf.store.swap import replace_in_place
 
     if os.path.lexists(target):
-        aside = built.with_suffix(".stale")
-        os.replace(target, aside)
-        remove_path(aside)
+        replace_in_place(built, target)
+        return
     try:
         os.replace(built, target)
     except OSError as exc:

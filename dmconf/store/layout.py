@@ -49,6 +49,7 @@ log = logging.getLogger("dmconf")
 
 KEY_LENGTH = 16
 LOCKS = ".locks"  # ids never start with a dot: no dataset can be called that
+MANUAL = ".manual"  # files users downloaded by hand, one folder per id (dmconf.manual)
 CONTENT_KEY = re.compile(rf"[0-9a-f]{{{KEY_LENGTH}}}")
 
 
@@ -57,9 +58,12 @@ def content_key(definition: DatasetDefinition) -> str:
 
     For each resource (by key): its sha256 and unpacking; for a resource without sha256 (content
     unknown), its URL and unpacking. Nothing else: not the description, mirrors or ``data``.
+    A derived dataset's is the start of its key (:mod:`dmconf.derive.key`).
     """
+    if definition.derive is not None:
+        return definition.derived_key()[:KEY_LENGTH]
     content = {
-        key: {"sha256": r.sha256, "unpack": r.unpack} if r.sha256 else {"url": r.url,
+        key: {"sha256": r.sha256, "unpack": r.unpack} if r.sha256 else {"url": r.origin,
                                                                          "unpack": r.unpack}
         for key, r in sorted(definition.resources.items())
     }
@@ -78,7 +82,7 @@ def id_folder(settings: Settings, dataset_id: str) -> Path:
 
 def dataset_folder(settings: Settings, definition: DatasetDefinition) -> Path:
     """The folder of a dataset's files: ``$DMCONF_DATA/<id>/<content-key>``."""
-    return id_folder(settings, definition.id) / content_key(definition)
+    return id_folder(settings, definition.dataset_id) / content_key(definition)
 
 
 def content_folders(settings: Settings, dataset_id: str) -> list[Path]:
@@ -89,6 +93,11 @@ def content_folders(settings: Settings, dataset_id: str) -> list[Path]:
         return []
     return sorted(Path(e.path) for e in entries
                   if is_content_key(e.name) and e.is_dir(follow_symlinks=False))
+
+
+def manual_folder(settings: Settings, dataset_id: str) -> Path:
+    """Where a user puts the files of ``dataset_id`` downloaded by hand."""
+    return settings.data / MANUAL / dataset_id
 
 
 def id_lock(settings: Settings, dataset_id: str) -> Path:
@@ -121,7 +130,7 @@ def adopt_legacy(settings: Settings, definition: DatasetDefinition) -> None:
     from dmconf.fetch.download import remove_path
     from dmconf.state import STATE_FILE, STATE_LOCK, DatasetState
 
-    old = legacy_folder(settings, definition.id)
+    old = legacy_folder(settings, definition.dataset_id)
     new = dataset_folder(settings, definition)
     if old is None or (new / STATE_FILE).exists():
         return

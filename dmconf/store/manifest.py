@@ -193,8 +193,15 @@ def _entry(path: Path, rel: str) -> Entry:
 def manifest_of(definition: DatasetDefinition, folder: Path) -> Manifest:
     """The manifest of a prepared dataset, from ``.dmconf-manifest.json`` or hashed once.
 
-    Raises :class:`NotPrepared` when the folder does not hold this definition's data.
+    Raises :class:`NotPrepared` when the folder does not hold this definition's data, and
+    :class:`DefinitionError` for a derived dataset (its output is made, not downloaded: it has
+    no manifest yet, so ``push``, ``pull`` and lock files leave it out).
     """
+    if definition.derive is not None:
+        raise DefinitionError(
+            "is derived: push, pull and lock files handle downloaded datasets only; push its "
+            f"inputs instead, and `dmconf prepare {definition.id}` makes it where they arrive",
+            dataset=definition.id)
     state = DatasetState(folder)
     if not state.is_prepared(definition):
         raise NotPrepared(

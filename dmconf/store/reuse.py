@@ -38,7 +38,7 @@ def reuse_sibling(
     if resource.sha256 is None:
         return None
     own = dataset_folder(settings, definition)
-    for sibling in content_folders(settings, definition.id):
+    for sibling in content_folders(settings, definition.dataset_id):
         if sibling == own:
             continue
         for key, entry in DatasetState(sibling).resources.items():

@@ -165,7 +165,7 @@ class PythonDataset:
             "data": data,
         }
         if self.agreements:
-            values["agreement"] = "\n\n".join(self.agreements)
+            values["terms"] = "\n\n".join(self.agreements)
         return DatasetDefinition.from_mapping(values, dataset_id=the_id, source=self.where)
 
     def data_object(self) -> BaseModel:
