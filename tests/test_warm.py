@@ -1,5 +1,8 @@
 """The warm path of prepare (dmconf/warm.py): fast when nothing changed, never stale.
 
+Command-line tests call `main` in this process (one test runs two processes of its own, to
+see what a warm process imports).
+
 Every test prepares for real (served by the suite's HTTP server), ages the files the answer
 depends on (so the note is taken: files changed within the last two seconds are not trusted),
 then changes one input and checks that the answer follows the change.
@@ -52,20 +55,30 @@ def heavy(result: subprocess.CompletedProcess[str]) -> list[str]:
     return line.split()[1:]
 
 
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """The command line in this process (``main`` tries the warm path first, as installed)."""
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
-def aged(mnist_env, server):
+def aged(mnist_env, server, capsys):
     """test.mnist prepared once from the command line, its definition and settings aged."""
     definition = mnist_env.catalog / "test" / "mnist.yaml"
     age(definition, mnist_env.settings)
-    first = cli("prepare", MNIST_ID)
-    assert first.returncode == 0, first.stderr
-    assert heavy(first)  # the first one builds everything
-    return mnist_env, definition, json.loads(first.stdout)
+    code, out, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 0, err
+    assert warm.recall_json(MNIST_ID) == out.strip()
+    return mnist_env, definition, json.loads(out)
 
 
 def test_cli_answers_a_prepared_dataset_without_models_yaml_or_entry_points(aged, server):
     _env, _, first = aged
     gets = len(server.log)
+    # Processes of their own (what one imports); a note holds sys.path, this process's differs
+    assert cli("prepare", MNIST_ID).returncode == 0
     again = cli("prepare", MNIST_ID)
     assert again.returncode == 0, again.stderr
     assert heavy(again) == []
@@ -73,16 +86,16 @@ def test_cli_answers_a_prepared_dataset_without_models_yaml_or_entry_points(aged
     assert len(server.log) == gets
 
 
-def test_an_edited_definition_is_read_again(aged):
+def test_an_edited_definition_is_read_again(aged, capsys):
     _env, definition, _ = aged
     text = definition.read_text().replace("path: train_images", "path: train_imagex")
     definition.write_text(text)
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 1
-    assert "train_imagex" in result.stderr and heavy(result)
+    assert warm.recall_json(MNIST_ID) is None
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 1 and "train_imagex" in err
 
 
-def test_an_edit_of_the_same_size_within_the_same_tick_is_seen(aged):
+def test_an_edit_of_the_same_size_within_the_same_tick_is_seen(aged, capsys):
     """The mtime is put back as it was: the inode or the size must still differ... unless
     nothing does; here the content changes and so does the answer."""
     _env, definition, _first = aged
@@ -91,87 +104,89 @@ def test_an_edit_of_the_same_size_within_the_same_tick_is_seen(aged):
     replacement.write_text(text)
     age(replacement)
     os.replace(replacement, definition)  # same size, same mtime, another inode
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 1 and "train_imagex" in result.stderr
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 1 and "train_imagex" in err
 
 
-def test_a_removed_definition_is_not_found(aged):
+def test_a_removed_definition_is_not_found(aged, capsys):
     _env, definition, _ = aged
     definition.unlink()
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 1 and "test.mnist" in result.stderr and heavy(result)
+    assert warm.recall_json(MNIST_ID) is None
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 1 and "test.mnist" in err
 
 
-def test_a_duplicate_appearing_is_reported(aged):
+def test_a_duplicate_appearing_is_reported(aged, capsys):
     """Two places defining one id: the first is used and a warning names both (issue 12)."""
     _env, definition, _ = aged
     twin = definition.with_suffix(".yml")
     twin.write_text(definition.read_text())
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 0, result.stderr
-    assert "several places" in result.stderr and str(twin) in result.stderr
-    again = cli("prepare", MNIST_ID)  # no note is taken while the warning is due
-    assert "several places" in again.stderr and heavy(again)
+    age(twin)
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 0, err
+    assert "several places" in err and str(twin) in err
+    assert warm.recall_json(MNIST_ID) is None  # no note is taken while the warning is due
 
 
-def test_a_plugin_installed_is_seen(aged, tmp_path, monkeypatch):
+def test_a_plugin_installed_is_seen(aged, tmp_path, monkeypatch, capsys):
     _env, definition, _ = aged
     site = tmp_path / "site"
     site.mkdir()
-    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.syspath_prepend(str(site))
     age(site)
-    assert cli("prepare", MNIST_ID).returncode == 0  # noted with the new sys.path
-    assert heavy(cli("prepare", MNIST_ID)) == []
+    assert warm.recall_json(MNIST_ID) is None  # sys.path changed
+    assert run(capsys, "prepare", MNIST_ID)[0] == 0  # noted with the new sys.path
+    assert warm.recall_json(MNIST_ID) is not None
     package = site / "clash_pkg"
     (package / "test").mkdir(parents=True)
     (package / "test" / "mnist.yaml").write_text(definition.read_text())
     install_fake_distribution(site, "clash_pkg", "[dmconf.catalogs]\nclash = clash_pkg\n")
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 0 and heavy(result)
-    assert "several places" in result.stderr and "clash_pkg" in result.stderr
+    assert warm.recall_json(MNIST_ID) is None
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 0 and "several places" in err and "clash_pkg" in err
 
 
-def test_settings_changed_are_read_again(aged):
+def test_settings_changed_are_read_again(aged, capsys):
     env, _, _ = aged
     env.settings.write_text("offline: maybe\n")
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 1 and "offline" in result.stderr
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 1 and "offline" in err
 
 
-def test_removed_data_is_prepared_again(aged, server):
+def test_removed_data_is_prepared_again(aged, server, capsys):
     _env, _, first = aged
     gets = len(server.log)
     os.unlink(first["train"]["images"]["path"])
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 0, result.stderr
+    assert warm.recall_json(MNIST_ID) is None
+    assert run(capsys, "prepare", MNIST_ID)[0] == 0
     assert len(server.log) == gets + 1
     assert os.path.exists(first["train"]["images"]["path"])
 
 
-def test_a_state_file_naming_another_digest_is_not_prepared(aged, server):
+def test_a_state_file_naming_another_digest_is_not_prepared(aged, server, capsys):
     _env, _, first = aged
     folder = Path(first["train"]["images"]["path"]).parent
     state = folder / ".dmconf-state.json"
     content = json.loads(state.read_text())
     state.write_text(json.dumps({**content, "digest": "0" * 64}))
     gets = len(server.log)
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 0 and heavy(result)
+    assert warm.recall_json(MNIST_ID) is None
+    assert run(capsys, "prepare", MNIST_ID)[0] == 0
     assert json.loads(state.read_text())["digest"] == content["digest"]
     assert len(server.log) == gets  # verified files are kept, the marker rewritten
 
 
-def test_a_resource_replaced_by_a_link_is_refused(aged, tmp_path):
+def test_a_resource_replaced_by_a_link_is_refused(aged, tmp_path, capsys):
     _env, _, first = aged
     path = Path(first["train"]["images"]["path"])
     elsewhere = tmp_path / "elsewhere"
     os.replace(path, elsewhere)
     path.symlink_to(elsewhere)
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 1 and "symbolic link" in result.stderr
+    code, _, err = run(capsys, "prepare", MNIST_ID)
+    assert code == 1 and "symbolic link" in err
 
 
-def test_a_planted_cache_link_is_not_followed(aged, tmp_path):
+def test_a_planted_cache_link_is_not_followed(aged, tmp_path, capsys):
     _env, _, _ = aged
     notes = list((tmp_path / "cache" / "prepared").glob("*.json"))
     assert len(notes) == 1
@@ -179,12 +194,13 @@ def test_a_planted_cache_link_is_not_followed(aged, tmp_path):
     fake.write_text(notes[0].read_text().replace('"output": "', '"output": "PLANTED '))
     notes[0].unlink()
     notes[0].symlink_to(fake)
-    result = cli("prepare", MNIST_ID)
-    assert result.returncode == 0 and "PLANTED" not in result.stdout
+    assert warm.recall_json(MNIST_ID) is None
+    code, out, _ = run(capsys, "prepare", MNIST_ID)
+    assert code == 0 and "PLANTED" not in out
 
 
-def test_a_just_written_definition_is_not_trusted(mnist_env):
-    assert cli("prepare", MNIST_ID).returncode == 0
+def test_a_just_written_definition_is_not_trusted(mnist_env, capsys):
+    assert run(capsys, "prepare", MNIST_ID)[0] == 0
     assert not list((mnist_env.data.parent / "cache").glob("prepared/*.json"))
 
 
