@@ -331,10 +331,11 @@ def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepared
     from dmconf.settings import load_settings
-    from dmconf.warm import remember
+    from dmconf.warm import claimed, noted, release_claims, remember
 
     started = time.time_ns()
     settings = load_settings(progress=False) if args.quiet else load_settings()
+    claimed(settings.lock_timeout)
     catalog = Catalog.from_settings(settings)
     if not args.ids and not args.locked:
         raise SettingsError("prepare: name at least one dataset id (or use --locked)")
@@ -346,7 +347,11 @@ def _prepare(args: argparse.Namespace) -> None:
                 _out(to_json(typed))
             return
         for dataset_id in args.ids:
-            answer = prepared(dataset_id, settings, catalog, rebuild=args.rebuild)
+            def known(answer: Any, dataset_id: str = dataset_id) -> None:
+                if args.rebuild or not noted(dataset_id, catalog, answer, started=started):
+                    release_claims()  # no note to wait for: who waits takes the full path now
+
+            answer = prepared(dataset_id, settings, catalog, rebuild=args.rebuild, known=known)
             text = to_json(answer.typed)
             _out(text)
             if not args.rebuild:
@@ -361,14 +366,21 @@ def _warm_prepare(argv: Sequence[str]) -> int | None:
         words.pop(0)
     if len(words) < 2 or words[0] != "prepare" or any(w.startswith("-") for w in words):
         return None
-    from dmconf.warm import recall_json
+    from dmconf.warm import claim_or_wait, recall_json
 
     answers = [recall_json(dataset_id) for dataset_id in words[1:]]
+    if len(answers) == 1 and answers[0] is None:  # one id: claim it, or wait for its claim
+        quiet = len(words) != len(argv)
+        answers = [claim_or_wait(words[1], None if quiet else _waiting)]
     if any(answer is None for answer in answers):
         return None
     for answer in answers:
         _out(str(answer))
     return 0
+
+
+def _waiting(message: str) -> None:
+    print(f"INFO {message}", file=sys.stderr, flush=True)  # as the dmconf logger prints
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
@@ -460,9 +472,15 @@ def _schema(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
-    answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
-    if answered is not None:
-        return answered
+    try:
+        answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
+        return _main(argv) if answered is None else answered
+    finally:
+        if "dmconf.warm" in sys.modules:  # the note is written: who waits on it answers from it
+            sys.modules["dmconf.warm"].release_claims()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))

@@ -102,9 +102,10 @@ class Answer:
 
 def prepared(
     dataset: str | DatasetDefinition, settings: Settings, catalog: Catalog | None, *,
-    rebuild: bool = False,
+    rebuild: bool = False, known: Callable[[Answer], None] | None = None,
 ) -> Answer:
-    """:func:`prepare` without the warm path, saying where its answer came from."""
+    """:func:`prepare` without the warm path, saying where its answer came from; ``known``
+    gets the answer once it is known, before anything is downloaded or built."""
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
     from dmconf.store.stores import group_shared, make_folders, prepared_elsewhere
@@ -120,6 +121,8 @@ def prepared(
     # A wrong type or data fails before any download (datasets it refers to are prepared).
     typed = build_object(definition, folder, others)
     answer = Answer(typed, definition, settings, folder, False, others.used)
+    if known is not None:
+        known(answer)
     if definition.derive is not None:
         from dmconf.derive.build import make
 

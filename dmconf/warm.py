@@ -33,6 +33,8 @@ import os
 import re
 import stat
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +47,8 @@ if TYPE_CHECKING:
     from dmconf.catalog import Catalog
     from dmconf.preparation import Answer
 
-__all__ = ["Warm", "declined", "recall", "recall_json", "remember"]
+__all__ = ["Warm", "claim_or_wait", "claimed", "declined", "noted", "recall", "recall_json",
+           "release_claims", "remember"]
 
 VERSION = 1
 STATE_FILE = ".dmconf-state.json"  # dmconf.state.STATE_FILE, without importing the models
@@ -55,6 +58,9 @@ PACKAGE = Path(__file__).resolve().parent
 # without its size or time changing (git's "racy" files): answers that depend on one are not noted.
 RECENT_NS = 2_000_000_000
 _MEMORY: dict[str, tuple[Warm, BaseModel]] = {}
+_CLAIMS: list[int] = []  # file descriptors of the claims this process holds
+WAIT = b"wait"  # a claim's holder waits for locks as long as they are held
+CLAIM_POLL = 0.02  # seconds between attempts of a waiting claim (no import, no CPU to speak of)
 
 
 @dataclass
@@ -90,31 +96,42 @@ def remember(
     ``started`` is the ``time.time_ns()`` before anything was read: a file changed after it,
     or within RECENT_NS before it, could change again unseen, so the answer is not noted.
     """
+    note = _note(dataset, catalog, answer, started)
+    if note is None:
+        return
+    note.output = output or ""
+    _MEMORY[_key(dataset)] = (note, answer.typed)
+    if output is not None:
+        _write(_file(dataset), json.dumps({"version": VERSION, **note.__dict__}))
+
+
+def noted(dataset: str, catalog: Catalog, answer: Answer, *, started: int) -> bool:
+    """Whether :func:`remember` will note this answer (known before anything is downloaded)."""
+    return _note(dataset, catalog, answer, started) is not None
+
+
+def _note(dataset: str, catalog: Catalog, answer: Answer, started: int) -> Warm | None:
     from dmconf.preparation import typed_paths
 
     definition, typed = answer.definition, answer.typed
     if declined(answer):
-        return
+        return None
     entry = catalog.entry(dataset)
     if entry.path.suffix not in SUFFIXES or not _only_dmconf_types(typed):
-        return  # Python definitions and plugins' types change with code that is not stat'ed
+        return None  # Python definitions and plugins' types change with code not stat'ed
     if len(catalog.places(definition.dataset_id)) > 1:
-        return  # defined in several places: the full path says so on each run
+        return None  # defined in several places: the full path says so on each run
     roots = [str(root.path) for root in catalog.roots]
     times: list[int] = []
     fingerprint = _fingerprint(dataset, roots, str(entry.path), times)
     code = _sources(times)  # a running process's code does not change: checked across runs
     if max(times, default=0) > started - RECENT_NS:
-        return
-    note = Warm(
+        return None
+    return Warm(
         dataset=dataset, roots=roots, source=str(entry.path), folder=str(answer.folder),
         digest=definition.content_digest(), resources=list(definition.resources),
-        paths=[str(path) for _, path in typed_paths(typed)],
-        fingerprint=fingerprint, output=output or "", code=code,
+        paths=[str(path) for _, path in typed_paths(typed)], fingerprint=fingerprint, code=code,
     )
-    _MEMORY[_key(dataset)] = (note, typed)
-    if output is not None:
-        _write(_file(dataset), json.dumps({"version": VERSION, **note.__dict__}))
 
 
 def declined(answer: Answer) -> bool:
@@ -156,6 +173,82 @@ def recall_json(dataset: str) -> str | None:
                     and note.code == _sources([])):
                 return note.output
     return None
+
+
+def claim_or_wait(dataset: str, say: Callable[[str], None] | None = None) -> str | None:
+    """Before ``dmconf prepare DATASET`` takes the full path: claim it, or wait for the claim.
+
+    The claim is an ``flock`` on the note's ``.lock`` file, taken without blocking by the first
+    process of this user that misses the note; it is held until that process has prepared and
+    noted (:func:`release_claims`). A process that finds it held waits, without importing
+    settings, models or the catalogue (8 jobs starting at once pay for one), then answers from
+    the note as any warm call would, after every check of :meth:`Warm.valid`. Returns that
+    answer, or None: take the full path (as before, when the note declines, the holder failed,
+    the holder's settings give ``lock_timeout`` (it is kept: the full path waits as long), or
+    the cache folder is on a network file system, where ``flock`` may not exclude).
+    """
+    import fcntl
+
+    path = _file(dataset).with_suffix(".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if _on_network(path.parent):
+            return None
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass
+    except OSError:
+        os.close(fd)
+        return None
+    else:
+        os.ftruncate(fd, 0)  # the holder writes its lock_timeout once its settings are read
+        _CLAIMS.append(fd)
+        return None
+    try:
+        waiting = False
+        while True:
+            if os.pread(fd, 64, 0) not in (b"", WAIT):  # the holder's jobs do not wait forever
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting and say is not None:
+                    say(f"waiting for another process to finish preparing {dataset} "
+                        f"(lock {path})")
+                waiting = True
+                time.sleep(CLAIM_POLL)
+        return recall_json(dataset)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # releases a shared lock taken
+
+
+def claimed(lock_timeout: float | None) -> None:
+    """The claims held: the settings' ``lock_timeout``, read by processes waiting on them."""
+    for fd in _CLAIMS:
+        with contextlib.suppress(OSError):
+            os.pwrite(fd, WAIT if lock_timeout is None else repr(lock_timeout).encode(), 0)
+
+
+def release_claims() -> None:
+    """Let the processes waiting on this one's claims go on (after its note is written)."""
+    while _CLAIMS:
+        with contextlib.suppress(OSError):
+            os.close(_CLAIMS.pop())
+
+
+def _on_network(path: Path) -> bool:
+    from dmconf.lock import NETWORK, filesystem_type
+
+    fstype = filesystem_type(path)
+    return fstype in NETWORK or fstype.startswith("fuse.")
 
 
 def _nofollow(path: str, flags: int) -> int:

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from versioned import CONTENT, VERSIONED_ID, versioned_definition
 
 import dmconf
 from dmconf import warm
-from dmconf.cli import main, to_json
+from dmconf.cli import _main, main, to_json
 from dmconf.errors import AgreementRequired, DatasetNotFound, DefinitionError, StorageError
 
 OLD = time.time() - 3600
@@ -289,6 +290,7 @@ def warm_agrees(ref: str) -> bool:
 def _forget_notes():
     yield
     warm._MEMORY.clear()
+    warm.release_claims()
 
 
 def test_a_read_only_store_is_never_noted_and_wins_once_it_holds_the_dataset(
@@ -406,3 +408,44 @@ def test_rm_then_prepare_downloads_again(mnist_env, server, capsys):
     assert main(["prepare", MNIST_ID]) == 0
     assert capsys.readouterr().out == first
     assert len(server.log) == gets + 4
+
+
+def test_a_process_waits_for_the_claim_then_answers_from_the_note(aged, capsys):
+    """8 jobs preparing one id at once: the first claims it, the others wait (no import) and
+    answer from its note. Threads stand for processes: each opens its own lock file."""
+    env, _, first = aged
+    env.data.joinpath(MNIST_ID).rename(env.data.parent / "gone")  # the note misses
+    said: list[str] = []
+    answers: list[str | None] = []
+
+    def waiter() -> threading.Thread:
+        """Another job, started once this one holds the claim; returns when it waits."""
+        thread = threading.Thread(
+            target=lambda: answers.append(warm.claim_or_wait(MNIST_ID, said.append)))
+        before = len(said)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while len(said) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert said[-1].startswith(f"waiting for another process to finish preparing {MNIST_ID}")
+        return thread
+
+    assert warm.claim_or_wait(MNIST_ID) is None and len(warm._CLAIMS) == 1  # claimed
+    thread = waiter()
+    assert _main(["prepare", MNIST_ID]) == 0  # the full path, holding the claim: notes
+    out = capsys.readouterr().out
+    warm.release_claims()
+    thread.join(30)
+    assert json.loads(answers[0] or "") == json.loads(out) == first
+    # the holder failed (no note): the full path
+    assert warm.claim_or_wait(MNIST_ID) is None and len(warm._CLAIMS) == 1
+    env.data.joinpath(MNIST_ID).rename(env.data.parent / "gone2")
+    thread = waiter()
+    warm.release_claims()
+    thread.join(30)
+    assert answers[1] is None and warm._CLAIMS == []
+    # the holder's settings say jobs do not wait forever: the full path at once
+    assert warm.claim_or_wait(MNIST_ID) is None and len(warm._CLAIMS) == 1
+    warm.claimed(0.5)
+    assert warm.claim_or_wait(MNIST_ID) is None and len(warm._CLAIMS) == 1
+    warm.release_claims()
