@@ -136,8 +136,7 @@ class IndexedEntry(Entry):
 
     def metadata(self) -> dict[str, Any]:
         if self._metadata is None and self.index is not None:
-            self.index.refresh([self.rel], [self.id], read_metadata)
-            self.index.save()
+            self.index.refresh([self.rel], [self.id], read_metadata)  # saved with the next save
             meta, problem = self.index.described(self.rel)
             if problem is not None:
                 raise DefinitionError(problem, dataset=self.id, path=str(self.path))
@@ -404,12 +403,7 @@ class Catalog:
         located = self._located
         matched: set[str] = set()
         unsure: set[str] = set()
-        for index, group in self._groups:
-            used = [(i, rel) for i, rel in group.items() if located[i] is rel]
-            if not used:
-                continue
-            index.refresh([rel for _, rel in used], [i for i, _ in used], read_metadata)
-            index.save()
+        for index, used in self._refreshed(set(located)):
             yes, maybe = index.matching(words, want_tags, want_tasks, want_licenses)
             matched.update(i for i, rel in used if rel in yes)
             unsure.update(i for i, rel in used if rel in maybe)
@@ -428,6 +422,30 @@ class Catalog:
             if _matches(dataset_id, meta, words, want_tags, want_tasks, want_licenses):
                 matches.append(dataset_id)
         return matches
+
+
+    def _refreshed(self, ids: set[str]) -> list[tuple[RootIndex, list[tuple[str, str]]]]:
+        """Each index with the (id, file) pairs it answers for among ``ids`` (the files used),
+        their metadata made current (and saved)."""
+        located, found = self._located, []
+        for index, group in self._groups:
+            used = [(i, rel) for i, rel in group.items() if located[i] is rel and i in ids]
+            if used:
+                index.refresh([rel for _, rel in used], [i for i, _ in used], read_metadata)
+                index.save()
+                found.append((index, used))
+        return found
+
+    def described(self, ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        """Each id with its metadata; a definition that cannot be read is reported, skipped."""
+        self._refreshed(set(ids))
+        rows = []
+        for dataset_id in ids:
+            try:
+                rows.append((dataset_id, self.entry(dataset_id).metadata()))
+            except DmconfError as exc:
+                self.report(str(exc))
+        return rows
 
 
 class _Entries(Mapping[str, Entry]):

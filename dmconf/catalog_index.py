@@ -239,13 +239,13 @@ class RootIndex:
                 self._files = {}
         stored = self._files
         now = time.time_ns()
-        base = self.base
+        base = os.path.join(self.base, "")  # ends with a separator
         stale = []
         for rel, dataset_id in zip(rels, ids, strict=True):
             if rel in self._fresh:
                 continue
             try:
-                info = os.stat(os.path.join(base, rel))
+                info = os.stat(base + rel)
                 key, racy = _key(info), _racy(info, now)
             except OSError:
                 key, racy = "", True
