@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,9 +153,12 @@ class RootIndex:
         if not self._changed or _off():
             return
         path = self.file
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp")  # replaced by a unique name once made
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(handle)
+            tmp = Path(name)
             source = self._writable()
             source.commit()  # a backup waits for the source's open transaction forever
             target = sqlite3.connect(tmp)
@@ -202,7 +206,17 @@ class RootIndex:
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
+            for rel in gone:
+                self._forget(_decoded(self._dirs[rel][2]), {})
         return ids, rels
+
+    def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+        """Drop the metadata of the files a folder listed before and lists no more."""
+        removed = set(before["rels"] if before else ()) - set(now.get("rels", ()))
+        if removed:
+            db = self._writable()
+            db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in removed])
+            db.executemany("DELETE FROM labels WHERE rel = ?", [(r,) for r in removed])
 
     def _folder(self, rel: str, folder: str, now: int) -> dict[str, Any]:
         try:
@@ -221,6 +235,8 @@ class RootIndex:
         if stored is None or stored != (key, int(racy), text):
             self._writable().execute(
                 "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (rel, key, int(racy), text))
+            if stored is not None:
+                self._forget(_decoded(stored[2]), listing)
         return listing
 
     # --- metadata --------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,9 @@ def test_right_after_files_are_added_removed_renamed_and_edited(root):
     assert found(root, "beta") == ["org.b.moved.deep"]
     shutil.rmtree(root / "org" / "b")
     assert listed(root) == walked(root)
+    with closing(sqlite3.connect(RootIndex(str(root), "r").file)) as db:  # nothing of gone files
+        kept = {rel for (rel,) in db.execute("SELECT rel FROM files UNION SELECT rel FROM labels")}
+    assert kept and kept <= {os.path.relpath(path, root) for _, path in walked(root)}
 
 
 def test_an_edit_keeping_size_and_modification_time_is_seen(root):
