@@ -4,6 +4,10 @@ isolated dmconf environment (data folder, catalogue root, settings file) per tes
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -94,16 +98,37 @@ class Env:
         return load_settings().dataset_folder(dmconf.find(dataset_id))
 
 
+@pytest.fixture(scope="session")
+def irds_index(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """ir_datasets' registry listed once for the session (``None`` without ir_datasets).
+
+    dmconf lists it into ``$DMCONF_CACHE/irds.json`` in a second interpreter (~1.5 s) whenever
+    that file is missing, which every test with a fresh cache folder would pay again, mostly in
+    CLI subprocesses. Tests of the listing itself use a cache folder of their own.
+    """
+    cache = tmp_path_factory.mktemp("irds-cache")
+    code = "from dmconf.compat.irds import irds_entries; irds_entries()"
+    environ = {**os.environ, "DMCONF_CACHE": str(cache)}
+    subprocess.run([sys.executable, "-c", code], env=environ, check=True, capture_output=True)
+    listed = cache / "irds.json"
+    return listed if listed.is_file() else None
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
-    """DMCONF_DATA, DMCONF_CATALOG and DMCONF_SETTINGS pointing into tmp_path."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, irds_index: Path | None) -> Env:
+    """DMCONF_DATA, DMCONF_CATALOG and DMCONF_SETTINGS pointing into tmp_path; DMCONF_CACHE too,
+    holding the session's listing of ir_datasets."""
     result = Env(tmp_path / "data", tmp_path / "catalog", tmp_path / "settings.yaml")
     result.catalog.mkdir()
     result.settings.write_text("{}\n")
+    cache = tmp_path / "cache"  # index of Python definitions, listing of ir_datasets
+    if irds_index is not None:
+        cache.mkdir()
+        shutil.copyfile(irds_index, cache / irds_index.name)
     monkeypatch.setenv("DMCONF_DATA", str(result.data))
     monkeypatch.setenv("DMCONF_CATALOG", str(result.catalog))
     monkeypatch.setenv("DMCONF_SETTINGS", str(result.settings))
-    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))  # index of Python definitions
+    monkeypatch.setenv("DMCONF_CACHE", str(cache))
     monkeypatch.delenv("DMCONF_OFFLINE", raising=False)
     return result
 

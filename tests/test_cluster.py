@@ -116,10 +116,12 @@ def test_flock_across_two_clients_downloads_twice_and_is_still_right(env, server
 
 
 def test_a_job_that_gives_up_waiting_prepares_alone_and_right(env, server):
-    write_settings(env, lock_timeout=0.5)
+    # The first job's read must outlast the second's whole run, however loaded the machine:
+    # with FAST's 5 s it could time out, retry unstalled and finish first.
+    write_settings(env, lock_timeout=0.5, read_timeout=300)
     name = serve_dataset(env, server, "test.wait", DATA)
     gate = threading.Event()
-    server.faults[name] = Fault(stall_after=1 << 20, gate=gate, stall=120, times=1)
+    server.faults[name] = Fault(stall_after=1 << 20, gate=gate, stall=240, times=1)
     first = cli("prepare", "test.wait")
     try:
         wait_for(lambda: server.requests_for(name), first, "the first download")
@@ -129,7 +131,7 @@ def test_a_job_that_gives_up_waiting_prepares_alone_and_right(env, server):
         assert first.poll() is None
     finally:
         gate.set()
-    out_first, _ = finish(first)  # finds a verified copy in place and keeps it
+        out_first, _ = finish(first)  # finds a verified copy in place and keeps it
     assert json.loads(out_first) == json.loads(out)
     folder = env.folder("test.wait")
     assert (folder / "payload").read_bytes() == DATA and leftovers(folder) == []

@@ -53,7 +53,7 @@ def test_an_ir_datasets_dataset_is_prepared_from_the_loopback_server(
         "irds/qrels.txt": b"q1 0 d1 1\nq1 0 d2 0\n",
     })
     environ = {k: v for k, v in os.environ.items() if k != "IR_DATASETS_HOME"}
-    environ["DMCONF_CACHE"] = str(tmp_path / "cache")
+    environ["DMCONF_CACHE"] = str(tmp_path / "irds-cache")  # lists the registry afresh
     register = REGISTER.format(url=server.url("irds/"))
     out = _python(register + textwrap.dedent("""
         import dmconf
@@ -93,7 +93,7 @@ def test_threads_listing_at_once_list_once_and_leave_logging_as_it_was(
     from concurrent.futures import ThreadPoolExecutor
 
     monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path / "irds-home"))
-    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DMCONF_CACHE", str(tmp_path / "irds-cache"))  # nothing listed yet
     from dmconf.compat.irds import ir_datasets_module, irds_entries
 
     ir_datasets_module()

@@ -24,6 +24,9 @@ from conftest import Env, MnistFiles
 from httpserver import FileServer
 
 # The founding datamaestro README's definition, verbatim.
+# One worker runs this file: its fixtures are built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("plugin-package")
+
 FOUNDING_DEFINITION = '''
 from datamaestro_image.data import ImageClassification, LabelledImages, Generic, IDXImage
 from datamaestro.download.single import filedownloader

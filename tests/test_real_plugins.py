@@ -24,6 +24,9 @@ import pytest
 from httpserver import FileServer
 from mnistdata import MnistFiles
 
+# One worker runs this file: its fixtures are built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("real-plugins")
+
 PINNED = [
     "datamaestro-image==2025.9.21.1", "datamaestro-text==2026.4.22",
     "datamaestro-ml==2021.10.5", "datamaestro-ir==0.5.0",

@@ -26,7 +26,8 @@ from dmconf.catalog import Catalog
 from dmconf.cli import _parser, main
 from dmconf.settings import load_settings
 
-pytestmark = pytest.mark.slow
+# One worker runs this file: the 10,000-definition site and Chromium are built once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site-browser")]
 
 SCREENSHOTS = Path(os.environ.get(
     "DMCONF_SCREENSHOTS", Path(__file__).resolve().parents[1] / "docs" / "screenshots"))

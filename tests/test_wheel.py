@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# One worker runs this file: its fixtures are built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 SOURCE = Path(__file__).resolve().parents[1]
 
 
