@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -317,10 +318,13 @@ def _size_with_bytes(size: int | None) -> str:
 
 def _prepare(args: argparse.Namespace) -> None:
     from dmconf.catalog import Catalog
-    from dmconf.preparation import prepare
+    from dmconf.preparation import prepared
     from dmconf.settings import load_settings
+    from dmconf.warm import claimed, noted, release_claims, remember
 
+    started = time.time_ns()
     settings = load_settings(progress=False) if args.quiet else load_settings()
+    claimed(settings.lock_timeout)
     catalog = Catalog.from_settings(settings)
     if not args.ids and not args.locked:
         raise SettingsError("prepare: name at least one dataset id (or use --locked)")
@@ -332,8 +336,40 @@ def _prepare(args: argparse.Namespace) -> None:
                 _out(to_json(typed))
             return
         for dataset_id in args.ids:
-            _out(to_json(prepare(dataset_id, settings=settings, catalog=catalog,
-                                 rebuild=args.rebuild)))
+            def known(answer: Any, dataset_id: str = dataset_id) -> None:
+                if args.rebuild or not noted(dataset_id, catalog, answer, started=started):
+                    release_claims()  # no note to wait for: who waits takes the full path now
+
+            answer = prepared(dataset_id, settings, catalog, rebuild=args.rebuild, known=known)
+            text = to_json(answer.typed)
+            _out(text)
+            if not args.rebuild:
+                remember(dataset_id, catalog, answer, started=started, output=text)
+
+
+def _warm_prepare(argv: Sequence[str]) -> int | None:
+    """``dmconf [-q] prepare ID...`` of datasets prepared before, when nothing changed: the
+    JSON printed then, without loading settings or definitions (see :mod:`dmconf.warm`)."""
+    words = list(argv)
+    while words and words[0] in ("-q", "--quiet"):
+        words.pop(0)
+    if len(words) < 2 or words[0] != "prepare" or any(w.startswith("-") for w in words):
+        return None
+    from dmconf.warm import claim_or_wait, recall_json
+
+    answers = [recall_json(dataset_id) for dataset_id in words[1:]]
+    if len(answers) == 1 and answers[0] is None:  # one id: claim it, or wait for its claim
+        quiet = len(words) != len(argv)
+        answers = [claim_or_wait(words[1], None if quiet else _waiting)]
+    if any(answer is None for answer in answers):
+        return None
+    for answer in answers:
+        _out(str(answer))
+    return 0
+
+
+def _waiting(message: str) -> None:
+    print(f"INFO {message}", file=sys.stderr, flush=True)  # as the dmconf logger prints
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
@@ -425,6 +461,15 @@ def _schema(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    try:
+        answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
+        return _main(argv) if answered is None else answered
+    finally:
+        if "dmconf.warm" in sys.modules:  # the note is written: who waits on it answers from it
+            sys.modules["dmconf.warm"].release_claims()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))

@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
     from dmconf.fetch.download import Download
     from dmconf.unpack import Unpacker
 
-__all__ = ["build_object", "check_paths", "is_prepared", "prepare", "resolve_definition"]
+__all__ = ["Answer", "build_object", "check_paths", "is_prepared", "prepare", "prepared",
+           "resolve_definition", "typed_paths"]
 
 log = logging.getLogger("dmconf")
 
@@ -63,28 +65,70 @@ def prepare(
     """Download what is missing of a dataset, verify it, and return its typed object.
 
     A derived dataset is built from its inputs instead (:mod:`dmconf.derive`); ``rebuild``
-    runs its step again even when its output exists.
+    runs its step again even when its output exists. An id named without settings or
+    catalogue is answered from memory when it was prepared before in this process and nothing
+    it depends on changed (:mod:`dmconf.warm`).
     """
+    remembered = isinstance(dataset, str) and settings is None and catalog is None
+    started = time.time_ns()
+    if remembered and isinstance(dataset, str) and not rebuild:  # the environment decides
+        from dmconf.warm import recall
+
+        warm = recall(dataset)
+        if warm is not None:
+            return warm
     settings = settings or load_settings()
+    if isinstance(dataset, str):
+        catalog = catalog or Catalog.from_settings(settings)
+    answer = prepared(dataset, settings, catalog, rebuild=rebuild)
+    if remembered and isinstance(dataset, str) and catalog is not None:
+        from dmconf.warm import remember
+
+        remember(dataset, catalog, answer, started=started)
+    return answer.typed
+
+
+@dataclass
+class Answer:
+    """What one prepare gave, and what the warm path needs to know to note it."""
+
+    typed: BaseModel
+    definition: DatasetDefinition
+    settings: Settings
+    folder: Path
+    elsewhere: bool  # answered from a read-only store
+    others: bool  # built from other datasets (``_dataset`` nodes)
+
+
+def prepared(
+    dataset: str | DatasetDefinition, settings: Settings, catalog: Catalog | None, *,
+    rebuild: bool = False, known: Callable[[Answer], None] | None = None,
+) -> Answer:
+    """:func:`prepare` without the warm path, saying where its answer came from; ``known``
+    gets the answer once it is known, before anything is downloaded or built."""
     definition = resolve_definition(dataset, settings=settings, catalog=catalog)
     from dmconf.agreements import require_accepted
     from dmconf.store.stores import group_shared, make_folders, prepared_elsewhere
 
     require_accepted(definition, settings)  # the publisher's terms first: nothing is fetched
     elsewhere = prepared_elsewhere(settings, definition)  # a lab's read-only store
+    others = _Others(settings, catalog)
     if elsewhere is not None:
-        typed = build_object(definition, elsewhere, _Others(settings, catalog))
+        typed = build_object(definition, elsewhere, others)
         check_paths(definition, elsewhere, typed)
-        return typed
+        return Answer(typed, definition, settings, elsewhere, True, others.used)
     folder = settings.dataset_folder(definition)
     # A wrong type or data fails before any download (datasets it refers to are prepared).
-    typed = build_object(definition, folder, _Others(settings, catalog))
+    typed = build_object(definition, folder, others)
+    answer = Answer(typed, definition, settings, folder, False, others.used)
+    if known is not None:
+        known(answer)
     if definition.derive is not None:
         from dmconf.derive.build import make
 
         make(definition, settings, catalog, rebuild=rebuild)
         check_paths(definition, folder, typed)
-        return typed
+        return answer
     if rebuild:
         raise DefinitionError(
             "is downloaded, not derived: only derived datasets are rebuilt (`dmconf verify` "
@@ -115,7 +159,7 @@ def prepare(
         log.info("%s", job.summary.line(folder))
     else:
         check_paths(definition, folder, typed)
-    return typed
+    return answer
 
 
 def _id_locked(
@@ -147,7 +191,7 @@ def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -
     named differently) fails here, with what the resource does contain, rather than handing
     out a path that does not exist.
     """
-    for where, path in _paths(typed, "data"):
+    for where, path in typed_paths(typed):
         if os.path.lexists(path):
             continue
         relative = Path(os.path.relpath(path, folder))
@@ -162,6 +206,11 @@ def check_paths(definition: DatasetDefinition, folder: Path, typed: BaseModel) -
             f"({path}){holds}. Fix the path in the definition",
             dataset=definition.id, path=definition._source, field=f"{where}.path",
         )
+
+
+def typed_paths(typed: BaseModel) -> Iterator[tuple[str, Path]]:
+    """Every ``path`` of a typed object, with the attribute path that leads to it."""
+    return _paths(typed, "data")
 
 
 def _paths(value: Any, where: str) -> Iterator[tuple[str, Path]]:
@@ -238,8 +287,10 @@ class _Others:
 
     settings: Settings
     catalog: Catalog | None
+    used: bool = False  # the answer depends on other definitions: never noted
 
     def data(self, dataset_id: str, part: str) -> BaseModel:
+        self.used = True
         obj: Any = prepare(dataset_id, settings=self.settings, catalog=self.catalog)
         for name in filter(None, part.split(".")):
             obj = getattr(obj, name)

@@ -25,6 +25,7 @@ __all__ = [
     "ENV_OFFLINE",
     "ENV_SETTINGS",
     "anchor_paths",
+    "cache_folder",
     "hydra_group",
     "read_settings_file",
     "settings_file",
@@ -49,6 +50,16 @@ def settings_file(environ: Mapping[str, str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("dmconf", appauthor=False)) / "settings.yaml"
+
+
+def cache_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's cache folder: ``$DMCONF_CACHE`` or the user cache folder's ``dmconf``."""
+    explicit = (os.environ if environ is None else environ).get(ENV_CACHE)
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("dmconf", appauthor=False))
 
 
 def read_settings_file(path: Path, explicit: bool) -> dict[str, Any]:

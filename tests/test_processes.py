@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,7 +143,13 @@ def test_eight_processes_download_each_resource_once(mnist_env, server, mnist, t
             for index in range(8):
                 errs.append(tmp_path / f"err{index}")
                 stderr = files.enter_context(errs[-1].open("w"))
-                procs.append(cli("prepare", MNIST_ID, stderr=stderr))
+                # Each its own cache folder, as jobs of different users: no shared claim of
+                # the warm path (test_warm.py), so the resource locks decide.
+                cache = tmp_path / f"cache{index}"
+                if Path(os.environ["DMCONF_CACHE"]).is_dir():  # the session's irds listing
+                    shutil.copytree(os.environ["DMCONF_CACHE"], cache)
+                procs.append(cli("prepare", MNIST_ID, stderr=stderr,
+                                 env={"DMCONF_CACHE": str(cache)}))
             waiting = "waiting for another process to finish downloading test.mnist/train_images"
             wait_for(lambda: sum(waiting in e.read_text() for e in errs) == 7, None,
                      "seven processes to wait for the eighth")
