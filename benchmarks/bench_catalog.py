@@ -6,7 +6,9 @@ Generates catalogues of 10,000 and 100,000 definitions (``tests/generated_catalo
 - a cold index (``$DMCONF_CACHE/catalog`` removed before each run: it is built, then saved);
 - no index (``DMCONF_CATALOG_INDEX=off``: every folder listed, every searched file parsed, as
   before the index existed);
-- the reference, in the same run: ``python -c pass``.
+- the references, in the same run: ``python -c pass``, and ``dmconf list`` of the bundled
+  catalogue alone (what every command costs before it reads a catalogue: imports, settings,
+  the scan of installed entry points).
 
 Repetitions are interleaved (one of each figure per round) so that a load that comes and goes
 on the machine falls on all of them; medians, min and max of wall time, the median CPU time
@@ -57,6 +59,7 @@ def measure(size: int, work: Path, rounds: int, cold_rounds: int) -> list[tuple[
     env = {**os.environ, "DMCONF_CATALOG": str(root), "DMCONF_CACHE": str(cache),
            "DMCONF_DATA": str(work / "data"), "DMCONF_SETTINGS": os.devnull}
     off = {**env, "DMCONF_CATALOG_INDEX": "off"}
+    bundled = {k: v for k, v in env.items() if k != "DMCONF_CATALOG"}
     # A word in 1 in 18 names, a tag and a task: every file is matched, a few hundred printed.
     search = [*DMCONF, "search", "juniper", "--tag", "image", "--task", "segmentation"]
     some = sorted((root / "gen" / "text").iterdir())[len(os.listdir(root / "gen" / "text")) // 2]
@@ -65,6 +68,7 @@ def measure(size: int, work: Path, rounds: int, cold_rounds: int) -> list[tuple[
     figures: dict[str, list[tuple[float, float]]] = {}
     plan = [
         ("python -c pass", [sys.executable, "-c", "pass"], env, rounds),
+        ("list, bundled only", listing, bundled, rounds),  # the floor: imports, settings...
         ("search, warm index", search, env, rounds),
         ("list, warm index", listing, env, rounds),
         ("info, warm index", info, env, rounds),
