@@ -50,7 +50,8 @@ def timed(command: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(size: int, work: Path, rounds: int, cold_rounds: int) -> list[tuple[str, list]]:
+def measure(size: int, work: Path, rounds: int, cold_rounds: int,
+            slow_rounds: int) -> list[tuple[str, list]]:
     root = work / f"catalog-{size}"
     if not root.is_dir():
         generate(root, size)
@@ -72,14 +73,14 @@ def measure(size: int, work: Path, rounds: int, cold_rounds: int) -> list[tuple[
         ("search, warm index", search, env, rounds),
         ("list, warm index", listing, env, rounds),
         ("info, warm index", info, env, rounds),
-        ("search, cold index", search, env, cold_rounds),
+        ("search, cold index", search, env, slow_rounds),
         ("list, cold index", listing, env, cold_rounds),
         ("info, cold index", info, env, cold_rounds),
-        ("search, no index", search, off, cold_rounds),
+        ("search, no index", search, off, slow_rounds),
         ("list, no index", listing, off, cold_rounds),
         ("info, no index", info, off, cold_rounds),
     ]
-    for n in range(rounds):
+    for n in range(max(rounds, cold_rounds, slow_rounds)):
         for name, command, variables, wanted in plan:
             if n >= wanted:
                 continue
@@ -96,6 +97,8 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=7, help="runs of each warm figure")
     parser.add_argument("--cold-rounds", type=int, default=3, help="runs of cold/no-index ones")
+    parser.add_argument("--slow-rounds", type=int, help="runs of cold/no-index search "
+                        "(default: --cold-rounds; 0 skips them, minutes each at 100,000)")
     parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="dmconf-bench-catalog-"))
@@ -104,7 +107,8 @@ def main() -> None:
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     try:
         for size in args.sizes:
-            figures = measure(size, work, args.rounds, args.cold_rounds)
+            slow = args.cold_rounds if args.slow_rounds is None else args.slow_rounds
+            figures = measure(size, work, args.rounds, args.cold_rounds, slow)
             reference = statistics.median(w for w, _ in dict(figures)["python -c pass"])
             print(f"\n{size:,} definitions; wall ms median (min-max), CPU ms median, "
                   "wall / python -c pass")
