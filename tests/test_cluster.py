@@ -117,7 +117,7 @@ def test_flock_across_two_clients_downloads_twice_and_is_still_right(env, server
 
 def test_a_job_that_gives_up_waiting_prepares_alone_and_right(env, server):
     # The first job's read must outlast the second's whole run, however loaded the machine:
-    # with FAST's 5 s it could time out, retry unstalled and finish first.
+    # with a 5 s read timeout it could time out, retry unstalled and finish first.
     write_settings(env, lock_timeout=0.5, read_timeout=300)
     name = serve_dataset(env, server, "test.wait", DATA)
     gate = threading.Event()

@@ -377,26 +377,74 @@ def test_an_unreadable_root_or_a_broken_plugin_is_one_warning(
     assert cfg["dataset"]["id"] == MNIST_ID
 
 
-def test_an_own_definition_without_target_is_named_at_job_start(
+INSTANTIATE_APP = """
+import json
+
+import hydra
+from hydra.utils import instantiate
+
+
+@hydra.main(version_base=None, config_path="conf", config_name="config")
+def main(cfg):
+    print("RESULT " + json.dumps({"type": type(instantiate(cfg.dataset)).__name__}), flush=True)
+
+
+main()
+"""
+
+
+@pytest.mark.slow
+def test_an_own_definition_without_target_fails_with_the_line_to_add(
     tmp_path: Path, mnist_env: Env, server: FileServer, mnist: MnistFiles
 ) -> None:
-    bare = yaml.safe_load(mnist_definition(server, mnist, "bare"))
+    bare = {"id": "lab.bare", **yaml.safe_load(mnist_definition(server, mnist, "bare"))}
+    extra = write_app(tmp_path / "extra", {"dataset/extra.yaml": yaml.safe_dump(bare)})
     app = write_app(
         tmp_path / "app",
         {
-            "app.py": PRINT_CONFIG.format(extra="", config_path='"conf"'),
-            "conf/config.yaml": "defaults:\n  - dataset: bare\n  - _self_\n",
-            "conf/dataset/bare.yaml": yaml.safe_dump({"id": "lab.bare", **bare}),
+            "app.py": INSTANTIATE_APP,
+            "conf/config.yaml": "defaults:\n  - dataset: bare\n  - _self_\n"
+            f"hydra:\n  searchpath:\n    - file://{extra}\n",
+            "conf/dataset/bare.yaml": yaml.safe_dump(bare),
+            # Named like a catalogue id: the app's option still wins, and is still named.
+            f"conf/dataset/{MNIST_ID}.yaml": yaml.safe_dump(bare),
+            "conf/dataset/targeted.yaml": yaml.safe_dump(
+                {"_target_": "dmconf.hydra.load_dataset", **bare}
+            ),
         },
     )
-    assert "_target_" not in results(run(app))[0]["dataset"]  # dmconf adds nothing to it
+    line = (
+        "has no _target_, so it cannot be instantiated nor prepared: add the line "
+        "'_target_: dmconf.hydra.load_dataset' to that file, or start it with "
+        "'defaults: [/dmconf_dataset_schema@_here_, _self_]'"
+    )
+    failed = run(app, ok=False)
+    assert failed.returncode != 0 and "RESULT" not in failed.stdout
+    assert "lab.bare: option dataset=bare (file " in failed.stderr
+    assert f"conf/dataset/bare.yaml) {line}" in failed.stderr
+    # --cfg job shows the option as written, plus dmconf's one line: for an option named like a
+    # catalogue id (the app's still wins) and for one of hydra.searchpath alike.
+    for option in (MNIST_ID, "extra"):
+        shown = yaml.safe_load(run(app, f"dataset={option}", "--cfg", "job").stdout)
+        assert shown["dataset"] == {"_target_": "dmconf.hydra.without_target", **bare}
     proc = run(app, "+dmconf=prepare", ok=False)
     assert proc.returncode != 0 and "RESULT" not in proc.stdout
-    assert (
-        "dataset node 'dataset' (option 'bare' of your own dataset/ group) has no _target_, so it "
-        "cannot be prepared nor instantiated; add '_target_: dmconf.hydra.load_dataset' to it"
-    ) in proc.stderr
+    assert "dataset node 'dataset' (lab.bare, option dataset=bare (file " in proc.stderr
+    assert f"conf/dataset/bare.yaml)) {line}" in proc.stderr
     assert server.log == []
+    # With the line added, instantiate loads it.
+    assert results(run(app, "dataset=targeted")) == [{"type": "ImageClassification"}]
+    assert gets(server, "bare/train_images.gz") == 1
+
+
+def test_an_own_option_of_a_plain_dataset_key_app_is_left_as_is(
+    tmp_path: Path, mnist_env: Env, server: FileServer, mnist: MnistFiles
+) -> None:
+    """Where the app keeps a plain ``dataset`` key, the group is not dmconf's: nothing added."""
+    bare = {"id": "lab.bare", **yaml.safe_load(mnist_definition(server, mnist, "bare"))}
+    app = write_app(tmp_path / "app", {**YAML_APP, "conf/dataset/bare.yaml": yaml.safe_dump(bare)})
+    [cfg] = results(run(app, "+dataset@extra=bare"))
+    assert cfg == {"dataset": "mnist", "lr": 0.1, "extra": bare}
 
 
 def test_the_schema_has_the_fields_of_a_definition() -> None:

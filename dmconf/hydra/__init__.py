@@ -11,6 +11,8 @@ loading only the option chosen. The same import registers the ``${dmconf:...}`` 
 - :func:`load_dataset` is the ``_target_`` of every dataset node, so
   ``hydra.utils.instantiate(cfg.dataset)`` returns the prepared typed object, as
   ``dmconf.load(cfg.dataset)`` does.
+- :func:`without_target` is the ``_target_`` dmconf gives an option of the app's own dataset
+  folder that is a definition without one: instantiating it fails with the line to add.
 - :class:`PrepareDatasets` is a Hydra callback (``+dmconf=prepare``) that prepares every dataset
   node before the task function runs.
 - :func:`register_resolver` makes ``${dmconf:ID}`` and ``${dmconf:ID,train.images}`` known to
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from dmconf.hydra.callback import PrepareDatasets
 from dmconf.hydra.node import TARGET, dataset_nodes, definition_node, load_dataset
+from dmconf.hydra.own import without_target
 from dmconf.hydra.resolver import RESOLVER, dataset_path, register_resolver
 from dmconf.hydra.schema import DatasetConfig, ResourceConfig
 
@@ -35,4 +38,5 @@ __all__ = [
     "definition_node",
     "load_dataset",
     "register_resolver",
+    "without_target",
 ]

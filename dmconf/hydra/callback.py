@@ -58,23 +58,13 @@ class PrepareDatasets(Callback):
 
 
 def _check_own_option(config: DictConfig) -> None:
-    """An option of the app's own dataset group that is a definition but has no ``_target_``
-    would be skipped here and be a plain DictConfig to ``instantiate``: say what to add."""
-    from dmconf.hydra.node import TARGET, TARGET_KEY
-    from dmconf.hydra.source import configured_group
+    """A node of the app's own dataset folder that is a definition without ``_target_`` has
+    dmconf's failing one (:mod:`dmconf.hydra.own`): it would be skipped here, so say what
+    to add before the task function starts."""
+    from dmconf.hydra.own import WITHOUT_TARGET, without_target_message
 
-    group = configured_group()
-    node = OmegaConf.select(config, group) if group else None
-    if not isinstance(node, DictConfig) or TARGET_KEY in node:
-        return
-    if "resources" in node and "type" in node:
-        option = OmegaConf.select(config, f"hydra.runtime.choices.{group}")
-        message = (
-            f"dataset node {group!r} (option {option!r} of your own {group}/ group) has no "
-            f"_target_, so it cannot be prepared nor instantiated; add "
-            f"'{TARGET_KEY}: {TARGET}' to it, or start it with "
-            f"'defaults: [/dmconf_dataset_schema@_here_, _self_]'"
-        )
+    for key, node in dataset_nodes(config, WITHOUT_TARGET).items():
+        message = without_target_message(node, key)
         log.error("%s", message)
         raise SystemExit(f"dmconf: {message}")
 

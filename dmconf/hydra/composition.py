@@ -36,9 +36,9 @@ class Composition:
         self.repository = repository
         self.config_name = config_name
 
-    def others(self, source: ConfigSource) -> list[ConfigSource]:
-        """The repository's other sources, in search-path order (dmconf's own aside)."""
-        return [s for s in self.repository.sources if not isinstance(s, type(source))]
+    def others(self, *kinds: type[ConfigSource]) -> list[ConfigSource]:
+        """The repository's sources but those of ``kinds`` (dmconf's), in search-path order."""
+        return [s for s in self.repository.sources if not isinstance(s, kinds)]
 
     def primary(self) -> ConfigResult | None:
         """The primary config as Hydra loads it (``None`` without one, or if it is missing)."""

@@ -62,8 +62,9 @@ def load_dataset(**fields: Any) -> BaseModel:
     return load(plain)
 
 
-def dataset_nodes(cfg: DictConfig) -> dict[str, DictConfig]:
-    """Every dataset node of a config, by dotted key (``dataset``, ``pretrain_dataset``...).
+def dataset_nodes(cfg: DictConfig, target: str = TARGET) -> dict[str, DictConfig]:
+    """Every dataset node of a config, by dotted key (``dataset``, ``pretrain_dataset``...):
+    the nodes whose ``_target_`` is ``target``.
 
     Hydra's own ``hydra`` node is skipped; interpolations are left unresolved while searching.
     """
@@ -74,7 +75,7 @@ def dataset_nodes(cfg: DictConfig) -> dict[str, DictConfig]:
 
     def walk(value: Any, key: str) -> None:
         if isinstance(value, Mapping):
-            if value.get(TARGET_KEY) == TARGET:
+            if value.get(TARGET_KEY) == target:
                 found.append(key)
                 return
             for child, item in value.items():

@@ -66,17 +66,20 @@ _warned: set[str] = set()
 
 
 class DmconfSearchPathPlugin(SearchPathPlugin):
-    """Appends ``dmconf://`` to every Hydra app's config search path.
+    """Appends ``dmconf://`` to every Hydra app's config search path, and puts
+    ``dmconf-own://`` (:mod:`dmconf.hydra.own`) first.
 
     This runs in the process the user started, before Hydra changes directory or a launcher
     starts jobs, so it is also where relative ``DMCONF_*`` paths are made absolute.
     """
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        from dmconf.hydra.own import OWN_SCHEME
         from dmconf.settings_sources import anchor_paths
 
         anchor_paths(os.environ, os.getcwd())
         search_path.append(provider="dmconf", path=f"{SCHEME}://")
+        search_path.prepend(provider="dmconf", path=f"{OWN_SCHEME}://")
 
 
 class DmconfConfigSource(ConfigSource):
@@ -195,7 +198,10 @@ class DmconfConfigSource(ConfigSource):
         composition = composition_of(self)
         if composition is None:
             return False
-        return any(s.is_config(config_path) for s in composition.others(self))
+        from dmconf.hydra.own import OwnOptionSource
+
+        others = composition.others(DmconfConfigSource, OwnOptionSource)
+        return any(s.is_config(config_path) for s in others)
 
 
 def configured_group() -> str | None:
