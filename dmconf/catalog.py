@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import EntryPoint, entry_points
@@ -30,6 +29,7 @@ from dmconf.ids import ID_PATTERN
 from dmconf.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from dmconf.catalog_index import RootIndex
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
@@ -103,20 +103,49 @@ class Entry:
         """name, description, tags, tasks, licence, splits and the download size, read from the
         YAML without validating it all."""
         if self._metadata is None:
-            from dmconf.yamlfile import UnreadableYaml, read_yaml
+            from dmconf.yamlfile import UnreadableYaml
 
             try:
-                raw = read_yaml(self.path)
+                self._metadata = read_metadata(self.path)
             except UnreadableYaml as exc:
                 raise DefinitionError(str(exc), dataset=self.id, path=str(self.path)) from None
-            raw = raw if isinstance(raw, dict) else {}
-            self._metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
-            resources = raw.get("resources")
-            sizes = [r.get("size") for r in resources.values() if isinstance(r, dict)] \
-                if isinstance(resources, dict) else []
-            if sizes and all(isinstance(s, int) for s in sizes):
-                self._metadata["download_size"] = sum(sizes)
         return self._metadata
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """What searching reads from a definition file (raises UnreadableYaml)."""
+    from dmconf.yamlfile import read_yaml
+
+    raw = read_yaml(path)
+    raw = raw if isinstance(raw, dict) else {}
+    metadata = {key: raw.get(key) for key in SEARCHED_FIELDS}
+    resources = raw.get("resources")
+    sizes: list[Any] = [r.get("size") for r in resources.values() if isinstance(r, dict)] \
+        if isinstance(resources, dict) else []
+    if sizes and all(isinstance(s, int) for s in sizes):
+        metadata["download_size"] = sum(sizes)
+    return metadata
+
+
+@dataclass
+class IndexedEntry(Entry):
+    """A YAML definition listed by the catalogue's index; its metadata come from the index."""
+
+    index: RootIndex | None = field(default=None, repr=False, compare=False)
+    rel: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        if self._metadata is None and self.index is not None:
+            self.index.refresh([self.rel], [self.id], read_metadata)  # saved with the next save
+            meta, problem = self.index.described(self.rel)
+            if problem is not None:
+                raise DefinitionError(problem, dataset=self.id, path=str(self.path))
+            self._metadata = meta
+        return super().metadata()  # not stored exactly in the index: read from the file
+
+
+# Where an id is defined: an entry, or (until an entry is asked for) an index and a file in it.
+Place = Entry | tuple["RootIndex", str]
 
 
 class InstalledEntryPoints(Protocol):
@@ -157,26 +186,6 @@ def _report(report: Callable[[str], None] | None, problem: str) -> None:
     report(problem)
 
 
-def _walk(root: Root, report: Callable[[str], None]) -> Iterator[Entry]:
-    base = str(root.path)
-
-    def skipped(exc: OSError) -> None:
-        report(f"{exc.filename} ({root.origin}): cannot be listed: {exc.strerror}")
-
-    for folder, dirs, files in os.walk(base, onerror=skipped):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        rel = os.path.relpath(folder, base)
-        prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
-        for name in sorted(files):
-            stem, suffix = os.path.splitext(name)
-            if suffix in SUFFIXES and not stem.startswith((".", "_")):
-                if ID_PATTERN.match(prefix + stem):
-                    yield Entry(prefix + stem, Path(folder, name), root.origin)
-                else:
-                    report(f"{Path(folder, name)}: its place in {base} does not make a dataset "
-                           "id (letters, digits, '_' and '-' between dots); rename it")
-
-
 def _log_problem(problem: str) -> None:
     log.warning("skipped: %s", problem)
 
@@ -193,6 +202,9 @@ class Catalog:
         self.roots = list(roots)
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
         self.problems: list[str] = []  # broken entries skipped, each reported once
+        self._hidden: dict[str, list[Place]] = {}  # places hidden by the one used, by id
+        self._groups: list[tuple[RootIndex, dict[str, str]]] = []  # each root's files by id
+        self._made: dict[tuple[str, int], Entry] = {}
         self._on_problem = on_problem or _log_problem
 
     def report(self, problem: str) -> None:
@@ -236,9 +248,13 @@ class Catalog:
         return catalog
 
     @cached_property
-    def _places(self) -> dict[str, list[Entry]]:
-        """Every place defining each id, the one used first (see the module's precedence)."""
-        ranked: list[tuple[int, Entry]] = []
+    def _located(self) -> dict[str, str | Entry]:
+        """The place used for each id, in the order met (see the module's precedence): an
+        entry, or, until an entry is asked for, a YAML file's path below its root (the root's
+        index is found by :meth:`_owner`). The places it hides, in order, are in ``_hidden``."""
+        from dmconf.catalog_index import RootIndex
+
+        ranked: list[tuple[int, RootIndex | None, list[str], list[Any]]] = []
         seen_roots: set[Path] = set()
         for root in self.roots:
             if not root.path.is_dir():
@@ -249,21 +265,48 @@ class Catalog:
             if resolved in seen_roots:
                 continue
             seen_roots.add(resolved)
-            ranked += [(root.rank, entry) for entry in _walk(root, self.report)]
+            index = RootIndex(str(root.path), root.origin)
+            ids, rels = index.listing(self.report)
+            index.save()
+            ranked.append((root.rank, index, ids, rels))
+        python: list[Entry] = []
         for entry in self.python:
             if not ID_PATTERN.match(entry.id):
                 self.report(f"{entry.location}: {entry.id!r} is not a dataset id (letters, "
                             "digits, '_' and '-' between dots); fix the entry point's name")
                 continue
-            ranked.append((PLUGIN, entry))
-        places: dict[str, list[Entry]] = {}
-        for _, entry in sorted(ranked, key=lambda item: item[0]):  # stable: order within a rank
-            places.setdefault(entry.id, []).append(entry)
-        messages = [
-            f"{dataset_id} is defined in several places; using {found[0].location}, not "
-            f"{', '.join(e.location for e in found[1:])} (dmconf info {dataset_id} lists them)"
-            for dataset_id, found in places.items() if len(found) > 1
-        ]
+            python.append(entry)
+        ranked.append((PLUGIN, None, [e.id for e in python], python))
+        first: dict[str, str | Entry] = {}
+        for _, owner, ids, found in sorted(ranked, key=lambda item: item[0]):  # stable
+            group = dict(zip(ids, found, strict=True))  # 10^5 files: no loop in Python...
+            if len(group) != len(ids) or not group.keys().isdisjoint(first):
+                group = {}  # ...unless an id comes twice
+                for dataset_id, place in zip(ids, found, strict=True):
+                    if dataset_id in first or dataset_id in group:
+                        hidden = place if owner is None else (owner, place)
+                        self._hidden.setdefault(dataset_id, []).append(hidden)
+                    else:
+                        group[dataset_id] = place
+            first.update(group)
+            if owner is not None:
+                self._groups.append((owner, group))
+        self._warn_duplicates(first)
+        return first
+
+    def _warn_duplicates(self, first: dict[str, str | Entry]) -> None:
+        """One warning per id defined in several places (each once per process)."""
+        if not self._hidden:
+            return
+        order = [dataset_id for dataset_id in first if dataset_id in self._hidden]  # as met
+        messages = []
+        for dataset_id in order:
+            hidden = [_location(self._place(dataset_id, n)) for n in
+                      range(1, 1 + len(self._hidden[dataset_id]))]
+            messages.append(
+                f"{dataset_id} is defined in several places; using "
+                f"{_location(self._place(dataset_id, 0, first))}, not {', '.join(hidden)} "
+                f"(dmconf info {dataset_id} lists them)")
         new = [m for m in messages if m not in _warned]
         _warned.update(new)
         for message in new[:SHOWN_DUPLICATES]:
@@ -274,19 +317,46 @@ class Catalog:
                 "%d more ids are defined in several places (the first one is used; dmconf info "
                 "ID lists them): %s", len(rest), ", ".join(rest),
             )
-        return dict(sorted(places.items()))
 
-    @cached_property
-    def entries(self) -> dict[str, Entry]:
-        return {dataset_id: found[0] for dataset_id, found in self._places.items()}
+    def _place(self, dataset_id: str, number: int,
+               located: dict[str, str | Entry] | None = None) -> Place:
+        """The ``number``-th place of an id (0: the one used), as an entry or (index, path)."""
+        if number:
+            return self._hidden[dataset_id][number - 1]
+        place = (self._located if located is None else located)[dataset_id]
+        if isinstance(place, str):
+            owner = next(index for index, group in self._groups if group.get(dataset_id) is place)
+            return (owner, place)
+        return place
+
+    def _entry(self, dataset_id: str, number: int = 0) -> Entry:
+        """The entry of one place of an id, made once."""
+        made = self._made.get((dataset_id, number))
+        if made is None:
+            place = self._place(dataset_id, number)
+            if isinstance(place, tuple):
+                index, rel = place
+                place = IndexedEntry(
+                    dataset_id, Path(index.base, rel), index.origin, index=index, rel=rel)
+            made = self._made[(dataset_id, number)] = place
+        return made
+
+    @property
+    def entries(self) -> Mapping[str, Entry]:
+        """Each id's entry (the place used), in id order; made one by one as they are read."""
+        return _Entries(self)
 
     def places(self, dataset_id: str) -> list[Entry]:
         """Every place that defines ``dataset_id``, the one used first."""
         entry = self.entry(dataset_id)  # unknown: DatasetNotFound with suggestions
-        return list(self._places[entry.id])
+        return [self._entry(entry.id, n) for n in range(1 + len(self._hidden.get(entry.id, [])))]
+
+    @cached_property
+    def _ids(self) -> list[str]:
+        return sorted(self._located)
 
     def ids(self) -> list[str]:
-        return list(self.entries)
+        return list(self._ids)
 
     def entry(self, dataset_id: str) -> Entry:
         """The entry of an id (a reference's version and variant are ignored here)."""
@@ -294,14 +364,13 @@ class Catalog:
             from dmconf.refs import parse_ref
 
             dataset_id = parse_ref(dataset_id).id
-        try:
-            return self.entries[dataset_id]
-        except KeyError:
-            close = difflib.get_close_matches(dataset_id, self.entries, n=3, cutoff=0.6)
-            if not close:
-                tail = dataset_id.rsplit(".", 1)[-1].lower()
-                close = [i for i in self.entries if i.rsplit(".", 1)[-1].lower() == tail][:3]
-            raise DatasetNotFound(dataset_id, close) from None
+        if dataset_id in self._located:
+            return self._entry(dataset_id)
+        close = difflib.get_close_matches(dataset_id, self._located, n=3, cutoff=0.6)
+        if not close:
+            tail = dataset_id.rsplit(".", 1)[-1].lower()
+            close = [i for i in self._located if i.rsplit(".", 1)[-1].lower() == tail][:3]
+        raise DatasetNotFound(dataset_id, close)
 
     def find(self, dataset_id: str) -> DatasetDefinition:
         """The validated definition of an id, or of a reference's version and variant
@@ -327,36 +396,98 @@ class Catalog:
                 want_tasks.add(word[5:])
             else:
                 words.append(word)
+        if not words and not want_tags and not want_tasks and not want_licenses:
+            return self.ids()
+        # Files of the index are matched there, after a stat of each; the rest (Python
+        # definitions, files the index cannot answer for) are read and matched here.
+        located = self._located
+        matched: set[str] = set()
+        unsure: set[str] = set()
+        for index, used in self._refreshed(set(located)):
+            yes, maybe = index.matching(words, want_tags, want_tasks, want_licenses)
+            matched.update(i for i, rel in used if rel in yes)
+            unsure.update(i for i, rel in used if rel in maybe)
         matches = []
-        for dataset_id, entry in self.entries.items():
-            if not words and not want_tags and not want_tasks and not want_licenses:
+        for dataset_id in self._ids:
+            if dataset_id in matched:
                 matches.append(dataset_id)
                 continue
+            if isinstance(located[dataset_id], str) and dataset_id not in unsure:
+                continue
             try:
-                meta = entry.metadata()
+                meta = self._entry(dataset_id).metadata()
             except DmconfError as exc:  # one broken definition never hides the others
                 self.report(str(exc))
                 continue
-            if want_licenses and str(meta.get("license") or "").lower() not in want_licenses:
-                continue
-            entry_tags = {str(t).lower() for t in _listed(meta.get("tags"))}
-            entry_tasks = {str(t).lower() for t in _listed(meta.get("tasks"))}
-            if not want_tags <= entry_tags or not want_tasks <= entry_tasks:
-                continue
-            text = " ".join(
-                [dataset_id, str(meta.get("name") or ""), str(meta.get("description") or ""),
-                 *entry_tags, *entry_tasks]
-            ).lower()
-            if all(word in text for word in words):
+            if _matches(dataset_id, meta, words, want_tags, want_tasks, want_licenses):
                 matches.append(dataset_id)
         return matches
+
+
+    def _refreshed(self, ids: set[str]) -> list[tuple[RootIndex, list[tuple[str, str]]]]:
+        """Each index with the (id, file) pairs it answers for among ``ids`` (the files used),
+        their metadata made current (and saved)."""
+        located, found = self._located, []
+        for index, group in self._groups:
+            used = [(i, rel) for i, rel in group.items() if located[i] is rel and i in ids]
+            if used:
+                index.refresh([rel for _, rel in used], [i for i, _ in used], read_metadata)
+                index.save()
+                found.append((index, used))
+        return found
+
+    def described(self, ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        """Each id with its metadata; a definition that cannot be read is reported, skipped."""
+        self._refreshed(set(ids))
+        rows = []
+        for dataset_id in ids:
+            try:
+                rows.append((dataset_id, self.entry(dataset_id).metadata()))
+            except DmconfError as exc:
+                self.report(str(exc))
+        return rows
+
+
+class _Entries(Mapping[str, Entry]):
+    """A catalogue's entries by id, each made when it is read."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def __getitem__(self, dataset_id: str) -> Entry:
+        if dataset_id not in self._catalog._located:
+            raise KeyError(dataset_id)
+        return self._catalog._entry(dataset_id)
+
+    def __contains__(self, dataset_id: object) -> bool:
+        return dataset_id in self._catalog._located
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._catalog._ids)
+
+    def __len__(self) -> int:
+        return len(self._catalog._located)
+
+
+def _matches(dataset_id: str, meta: dict[str, Any], words: list[str], tags: set[str],
+             tasks: set[str], licenses: set[str]) -> bool:
+    """Whether a definition's metadata answer a search (as the index's query does)."""
+    from dmconf.catalog_index import labels, search_text
+
+    if licenses and str(meta.get("license") or "").lower() not in licenses:
+        return False
+    if not tags <= set(labels(meta, "tags")) or not tasks <= set(labels(meta, "tasks")):
+        return False
+    text = search_text(dataset_id, meta)
+    return all(word in text for word in words)
+
+
+def _location(place: Place) -> str:
+    if isinstance(place, tuple):
+        return str(Path(place[0].base, place[1]))
+    return place.location
 
 
 def _is_reference(text: str) -> bool:
     """Whether ``text`` names a version or variant (ids never hold these characters)."""
     return any(c in text for c in "@:+")
-
-
-def _listed(value: Any) -> list[Any]:
-    """A tags or tasks field as a list, whatever a broken file holds there."""
-    return value if isinstance(value, list) else []

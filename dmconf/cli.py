@@ -173,12 +173,12 @@ def _search(args: argparse.Namespace) -> None:
     ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
                          licenses=args.license)
     if args.json:
-        rows = [{"id": i, **meta} for i, meta in _readable(catalog, ids)]
+        rows = [{"id": i, **meta} for i, meta in catalog.described(ids)]
         _out(json.dumps(rows, indent=2))
     elif args.long:
         from dmconf.progress import human_size
 
-        for dataset_id, meta in _readable(catalog, ids):
+        for dataset_id, meta in catalog.described(ids):
             size = meta.get("download_size")
             splits = meta.get("splits")
             splits = splits if isinstance(splits, dict) else {}
@@ -188,17 +188,6 @@ def _search(args: argparse.Namespace) -> None:
     else:
         for dataset_id in ids:
             _out(dataset_id)
-
-
-def _readable(catalog: Any, ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """Each id with its metadata; a definition that cannot be read is reported once, skipped."""
-    rows = []
-    for dataset_id in ids:
-        try:
-            rows.append((dataset_id, catalog.entry(dataset_id).metadata()))
-        except DmconfError as exc:
-            catalog.report(str(exc))
-    return rows
 
 
 def _list(args: argparse.Namespace) -> None:

@@ -115,16 +115,31 @@ def irds_index(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     return listed if listed.is_file() else None
 
 
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The catalogue index of the bundled root (its listing and what search reads), built once
+    for the session: each test's fresh ``DMCONF_CACHE`` would list it and, to search, parse
+    every bundled definition again. Tests of the index itself use roots of their own."""
+    from dmconf.catalog import BUNDLED, Catalog, Root, bundled_root
+
+    cache = tmp_path_factory.mktemp("catalog-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DMCONF_CACHE", str(cache))
+        Catalog([Root(bundled_root(), "bundled catalogue", BUNDLED)]).search("any")
+    return cache / "catalog"
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, irds_index: Path | None) -> Env:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, irds_index: Path | None,
+        bundled_index: Path) -> Env:
     """DMCONF_DATA, DMCONF_CATALOG and DMCONF_SETTINGS pointing into tmp_path; DMCONF_CACHE too,
-    holding the session's listing of ir_datasets."""
+    holding the session's listing of ir_datasets and index of the bundled catalogue."""
     result = Env(tmp_path / "data", tmp_path / "catalog", tmp_path / "settings.yaml")
     result.catalog.mkdir()
     result.settings.write_text("{}\n")
-    cache = tmp_path / "cache"  # index of Python definitions, listing of ir_datasets
+    cache = tmp_path / "cache"  # indexes of the catalogue and of Python definitions, ir_datasets
+    shutil.copytree(bundled_index, cache / bundled_index.name)
     if irds_index is not None:
-        cache.mkdir()
         shutil.copyfile(irds_index, cache / irds_index.name)
     monkeypatch.setenv("DMCONF_DATA", str(result.data))
     monkeypatch.setenv("DMCONF_CATALOG", str(result.catalog))

@@ -8,7 +8,8 @@ classes below. The source answers for two groups:
 
 - the dataset group (``dataset``, or the name the ``hydra_group`` setting gives; off when it is
   empty or ``off``): one option per catalogue id (``dataset=com.lecun.mnist``). Listing the
-  options reads file names only; Hydra loads the chosen option alone, and only its YAML is read.
+  options reads file names only (from the catalogue index, :mod:`dmconf.catalog_index`);
+  Hydra loads the chosen option alone, and only its YAML is read.
   The node is :func:`dmconf.hydra.node.definition_node` of the definition. An option may also
   name a version and variant (``dataset=org.x.ds@2.1:small``, :mod:`dmconf.refs`): Hydra's
   grammar takes ``@`` and ``:`` unquoted in values; ``+`` for ``:`` keeps ``:`` (escaped as

@@ -1,0 +1,429 @@
+"""The catalogue's persistent index: what each YAML root lists and what its definitions say.
+
+One SQLite file per catalogue root, ``$DMCONF_CACHE/catalog/<digest of the root's path>.sqlite``,
+holds:
+
+- the listing of every folder of the root (its definition files, bad names, sub-folders), keyed
+  by the folder's ``stat`` (modification and change times in ns, inode, device): ``list``,
+  ``info`` and Hydra stat the folders only, and read a folder again when its key changed;
+- the metadata that ``search`` reads (name, description, tags, tasks, licence, splits, download
+  size, or why the file cannot be read), keyed by the file's ``stat`` (size, times in ns, inode,
+  device): ``search`` stats every file and parses only those whose key changed.
+
+A folder or file changed less than :data:`RECENT_NS` before it was read may change again without
+its key changing (the times' resolution is coarse): it is read again next time, until it is old
+enough to be trusted (git's "racy" files). A folder holding a symbolic link is always read again
+(its target may change kind without the folder changing).
+
+The file is never written in place: a process that finds something changed copies the index into
+memory, updates it there, writes it to a temporary file beside the index and renames it over the
+index. Readers open it as immutable (no locks, which shared file systems may not honour) and
+always see a whole index, old or new; two writers at once each rename a whole index. An index that
+cannot be read (garbage, another version) is rebuilt; a cache folder that cannot be written leaves
+the index in memory for the process (slower, never wrong). ``DMCONF_CATALOG_INDEX=off`` keeps it
+in memory always: every folder is listed and every searched definition is read, as before the
+index existed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dmconf import __version__
+from dmconf.settings_sources import ENV_CACHE
+
+__all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
+
+ENV_INDEX = "DMCONF_CATALOG_INDEX"
+VERSION = f"2 dmconf {__version__}"  # a new dmconf may list or describe differently
+RECENT_NS = 2_000_000_000
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, listing TEXT);
+CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, problem TEXT, meta TEXT,
+                   license TEXT, text TEXT, python INTEGER);
+CREATE TABLE labels(rel TEXT, kind TEXT, value TEXT);
+CREATE INDEX labels_by_value ON labels(kind, value, rel);
+CREATE INDEX labels_by_rel ON labels(rel);
+"""
+Report = Callable[[str], None]
+Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it cannot be read)
+
+
+def index_folder() -> Path:
+    """Where the index files live: ``$DMCONF_CACHE/catalog`` (default: the user cache folder)."""
+    explicit = os.environ.get(ENV_CACHE)
+    if explicit:
+        return Path(explicit).expanduser() / "catalog"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("dmconf", appauthor=False)) / "catalog"
+
+
+def search_text(dataset_id: str, meta: dict[str, Any]) -> str:
+    """The text whose substrings ``search`` matches: id, name, description, tags and tasks."""
+    return " ".join([
+        dataset_id, str(meta.get("name") or ""), str(meta.get("description") or ""),
+        *labels(meta, "tags"), *labels(meta, "tasks"),
+    ]).lower()
+
+
+def labels(meta: dict[str, Any], kind: str) -> list[str]:
+    """A tags or tasks field, lower case, whatever a broken file holds there."""
+    value = meta.get(kind)
+    return sorted({str(t).lower() for t in value}) if isinstance(value, list) else []
+
+
+def _key(info: os.stat_result) -> str:
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{info.st_dev}"
+
+
+def _racy(info: os.stat_result, now: int) -> bool:
+    return max(info.st_mtime_ns, info.st_ctime_ns) > now - RECENT_NS
+
+
+@dataclass
+class RootIndex:
+    """The index of one catalogue root (``base`` as the catalogue names it)."""
+
+    base: str
+    origin: str
+    _db: sqlite3.Connection | None = field(default=None, repr=False)
+    _changed: bool = False
+    _dirs: dict[str, tuple[str, int, str]] = field(default_factory=dict, repr=False)
+    _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
+    _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
+
+    @property
+    def file(self) -> Path:
+        digest = hashlib.sha256(os.path.abspath(self.base).encode()).hexdigest()[:24]
+        return index_folder() / f"{digest}.sqlite"
+
+    # --- reading and writing the file ------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The index: the file as it is (read only), or a new one in memory."""
+        if self._db is None:
+            self._db = self._opened()
+            if self._db is None:
+                self._db, self._changed = _empty(self.base), True
+        return self._db
+
+    def _opened(self) -> sqlite3.Connection | None:
+        if _off():
+            return None
+        path = self.file
+        try:  # immutable: the file is only ever replaced, never changed, so no locks are taken
+            db = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True, check_same_thread=False)
+        except (sqlite3.Error, ValueError, OSError):
+            return None
+        try:
+            found = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if found.get("version") == VERSION and found.get("base") == self.base:
+                return db
+        except sqlite3.Error:  # not an index (garbage, a half-copied file): rebuilt
+            pass
+        db.close()
+        return None
+
+    def _writable(self) -> sqlite3.Connection:
+        """A copy in memory to change (made once per process)."""
+        db = self._connection()
+        if not self._changed:
+            copy = sqlite3.connect(":memory:", check_same_thread=False)
+            db.commit()
+            db.backup(copy)
+            db.close()
+            self._db, self._changed = copy, True
+        return self._db  # type: ignore[return-value]
+
+    def save(self) -> None:
+        """Replace the index file with the copy changed in memory; a cache folder that cannot
+        be written only leaves the next process the same work."""
+        if not self._changed or _off():
+            return
+        path = self.file
+        tmp = path.with_name(f".{path.name}.tmp")  # replaced by a unique name once made
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(handle)
+            tmp = Path(name)
+            source = self._writable()
+            source.commit()  # a backup waits for the source's open transaction forever
+            target = sqlite3.connect(tmp)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+            os.replace(tmp, path)
+        except (OSError, sqlite3.Error):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._changed = False  # the copy in memory stays this process's index
+
+    # --- listing ---------------------------------------------------------------------------
+
+    def listing(self, report: Report) -> tuple[list[str], list[str]]:
+        """The id and the path (below the root) of every definition file, in the order of a
+        sorted walk; a file whose place makes no id and a folder that cannot be listed are
+        reported in that order too."""
+        try:
+            rows = self._connection().execute("SELECT rel, key, racy, listing FROM dirs")
+            self._dirs = {rel: (key, racy, listing) for rel, key, racy, listing in rows}
+        except sqlite3.Error:
+            self._dirs = {}
+        ids: list[str] = []
+        rels: list[str] = []
+        seen: set[str] = set()
+        now = time.time_ns()
+        todo = [""]
+        while todo:
+            rel = todo.pop()
+            seen.add(rel)
+            folder = os.path.join(self.base, rel) if rel else self.base
+            listing = self._folder(rel, folder, now)
+            ids += listing["ids"]
+            rels += listing["rels"]
+            for name in listing["bad"]:
+                report(f"{Path(folder, name)}: its place in {self.base} does not make a "
+                       "dataset id (letters, digits, '_' and '-' between dots); rename it")
+            if listing["error"]:
+                report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
+            todo += reversed(listing["dirs"])
+        gone = [rel for rel in self._dirs if rel not in seen]
+        if gone:
+            self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
+            for rel in gone:
+                self._forget(_decoded(self._dirs[rel][2]), {})
+        return ids, rels
+
+    def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+        """Drop the metadata of the files a folder listed before and lists no more."""
+        removed = set(before["rels"] if before else ()) - set(now.get("rels", ()))
+        if removed:
+            db = self._writable()
+            db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in removed])
+            db.executemany("DELETE FROM labels WHERE rel = ?", [(r,) for r in removed])
+
+    def _folder(self, rel: str, folder: str, now: int) -> dict[str, Any]:
+        try:
+            info = os.stat(folder)
+            key, racy = _key(info), _racy(info, now)
+        except OSError:
+            key, racy = "", True
+        stored = self._dirs.get(rel)
+        if stored is not None and stored[0] == key and key and not stored[1]:
+            listing = _decoded(stored[2])
+            if listing is not None:
+                return listing
+        listing, volatile = _scan(folder, rel)
+        text = json.dumps(listing)
+        racy = racy or volatile
+        if stored is None or stored != (key, int(racy), text):
+            self._writable().execute(
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (rel, key, int(racy), text))
+            if stored is not None:
+                self._forget(_decoded(stored[2]), listing)
+        return listing
+
+    # --- metadata --------------------------------------------------------------------------
+
+    def refresh(self, rels: list[str], ids: list[str],
+                read: Callable[[Path], dict[str, Any]]) -> None:
+        """Make the metadata of these files current: stat each, read those that changed."""
+        db = self._connection()
+        if self._files is None:
+            try:
+                self._files = {
+                    rel: (key, racy) for rel, key, racy in
+                    db.execute("SELECT rel, key, racy FROM files")
+                }
+            except sqlite3.Error:
+                self._files = {}
+        stored = self._files
+        now = time.time_ns()
+        base = os.path.join(self.base, "")  # ends with a separator
+        stale = []
+        for rel, dataset_id in zip(rels, ids, strict=True):
+            if rel in self._fresh:
+                continue
+            try:
+                info = os.stat(base + rel)
+                key, racy = _key(info), _racy(info, now)
+            except OSError:
+                key, racy = "", True
+            known = stored.get(rel)
+            if known is None or known[0] != key or not key or known[1]:
+                stale.append((rel, dataset_id, key, racy))
+            else:
+                self._fresh[rel] = (None, None)  # current: read from the index when asked
+        if stale:
+            self._reread(stale, read)
+
+    def _reread(self, stale: list[tuple[str, str, str, bool]],
+                read: Callable[[Path], dict[str, Any]]) -> None:
+        from dmconf.yamlfile import UnreadableYaml
+
+        db = self._writable()
+        rows: list[tuple[Any, ...]] = []
+        label_rows: list[tuple[str, str, str]] = []
+        for rel, dataset_id, key, racy in stale:
+            meta: dict[str, Any] | None = None
+            problem: str | None = None
+            try:
+                meta = read(Path(self.base, rel))
+            except UnreadableYaml as exc:
+                problem = str(exc)
+            self._fresh[rel] = (meta, problem)
+            assert self._files is not None
+            self._files[rel] = (key, int(racy))
+            if meta is None:
+                rows.append((rel, key, int(racy), problem, None, None, None, 0))
+                continue
+            text = search_text(dataset_id, meta)
+            encoded = _json(meta)
+            exact = encoded is not None and _storable(text) and all(
+                _storable(v) for k in ("tags", "tasks") for v in labels(meta, k))
+            license_ = str(meta.get("license") or "").lower()
+            if not exact or not _storable(license_):  # matched in Python, from the file
+                rows.append((rel, key, int(racy), None, None, None, None, 1))
+                continue
+            rows.append((rel, key, int(racy), None, encoded, license_, text, 0))
+            label_rows += [(rel, kind, v) for kind in ("tags", "tasks") for v in labels(meta, kind)]
+        db.executemany("DELETE FROM labels WHERE rel = ?", [(r[0],) for r in rows])
+        db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO labels VALUES (?, ?, ?)", label_rows)
+
+    def described(self, rel: str) -> Described:
+        """The metadata of a refreshed file, or why it cannot be read (None, None: stored in a
+        form that only the file itself gives back exactly)."""
+        found = self._fresh.get(rel)
+        if found is not None and (found[0] is not None or found[1] is not None):
+            return found
+        row = self._connection().execute(
+            "SELECT problem, meta FROM files WHERE rel = ?", (rel,)).fetchone()
+        if row is None or (row[0] is None and row[1] is None):
+            return None, None
+        described = (json.loads(row[1]) if row[1] is not None else None, row[0])
+        self._fresh[rel] = described
+        return described
+
+    def matching(self, words: list[str], tags: set[str], tasks: set[str],
+                 licenses: set[str]) -> tuple[set[str], set[str]]:
+        """Refreshed files whose metadata matches (as :meth:`dmconf.catalog.Catalog.search`
+        does), and files to check in Python (unreadable, or not stored exactly)."""
+        where, args = ["problem IS NULL", "python = 0"], []
+        if licenses:
+            where.append(f"license IN ({', '.join('?' * len(licenses))})")
+            args += sorted(licenses)
+        for kind, wanted in (("tags", tags), ("tasks", tasks)):
+            for value in sorted(wanted):
+                where.append("rel IN (SELECT rel FROM labels WHERE kind = ? AND value = ?)")
+                args += [kind, value]
+        for word in words:
+            where.append("instr(text, ?) > 0")
+            args.append(word)
+        db = self._connection()
+        matched = {r for (r,) in db.execute(f"SELECT rel FROM files WHERE {' AND '.join(where)}",
+                                            args)}
+        other = {r for (r,) in db.execute(
+            "SELECT rel FROM files WHERE problem IS NOT NULL OR python = 1")}
+        return matched, other
+
+
+def _off() -> bool:
+    return os.environ.get(ENV_INDEX, "").strip().lower() in ("0", "off", "no", "false")
+
+
+def _empty(base: str) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.executescript(SCHEMA)
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("version", VERSION), ("base", base)])
+    return db
+
+
+def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
+    """One folder as a sorted walk sees it: the ids and paths of its definition files and the
+    names of misplaced ones, in name order, the sub-folders to walk, or why it cannot be
+    listed; and whether it holds a symbolic link."""
+    from dmconf.catalog import SUFFIXES
+    from dmconf.ids import ID_PATTERN
+
+    listing: dict[str, Any] = {"ids": [], "rels": [], "bad": [], "dirs": [], "error": None}
+    files, dirs, volatile = [], [], False
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                link = entry.is_symlink()
+                volatile = volatile or link
+                if is_dir:
+                    if not link:  # a linked folder is not walked into, as os.walk does
+                        dirs.append(entry.name)
+                else:
+                    files.append(entry.name)
+    except OSError as exc:
+        listing["error"] = exc.strerror or str(exc)
+        return listing, True
+    prefix = rel.replace(os.sep, ".") + "." if rel else ""
+    below = rel + os.sep if rel else ""
+    for name in sorted(files):
+        stem, suffix = os.path.splitext(name)
+        if suffix in SUFFIXES and not stem.startswith((".", "_")):
+            if ID_PATTERN.match(prefix + stem):
+                listing["ids"].append(prefix + stem)
+                listing["rels"].append(below + name)
+            else:
+                listing["bad"].append(name)
+    listing["dirs"] = [below + d for d in sorted(dirs) if not d.startswith((".", "_"))]
+    return listing, volatile
+
+
+def _decoded(text: str) -> dict[str, Any] | None:
+    """A folder's stored listing, or None when it is not one (written by another version)."""
+    try:
+        listing = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    kinds = {"ids": list, "rels": list, "bad": list, "dirs": list, "error": (str, type(None))}
+    if not isinstance(listing, dict) or not all(
+        isinstance(listing.get(k), t) for k, t in kinds.items()  # type: ignore[arg-type]
+    ):
+        return None
+    return listing
+
+
+def _json(meta: dict[str, Any]) -> str | None:
+    """The metadata as JSON when it reads back equal (YAML dates, say, do not)."""
+    try:
+        text = json.dumps(meta)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == meta and _storable(text) else None
+
+
+def _storable(text: str) -> bool:
+    """Whether SQLite keeps and compares the text as Python does (no lone surrogates, NUL)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
