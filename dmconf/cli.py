@@ -174,7 +174,8 @@ def _search(args: argparse.Namespace) -> None:
                          licenses=args.license)
     if args.json:
         rows = [{"id": i, **meta} for i, meta in catalog.described(ids)]
-        _out(json.dumps(rows, indent=2))
+        # Search reads a definition's fields unvalidated: YAML may give a date, printed as text.
+        _out(json.dumps(rows, indent=2, default=str))
     elif args.long:
         from dmconf.progress import human_size
 
@@ -182,8 +183,10 @@ def _search(args: argparse.Namespace) -> None:
             size = meta.get("download_size")
             splits = meta.get("splits")
             splits = splits if isinstance(splits, dict) else {}
-            _out(f"{dataset_id:<42} {human_size(size) if size else '?':>9}  "
-                 f"{meta.get('license') or '-':<22} {','.join(meta.get('tasks') or []) or '-'}"
+            tasks = meta.get("tasks") or []
+            tasks = ",".join(map(str, tasks if isinstance(tasks, list) else [tasks]))
+            _out(f"{dataset_id:<42} {human_size(size) if isinstance(size, int) else '?':>9}  "
+                 f"{meta.get('license') or '-'!s:<22} {tasks or '-'}"
                  f"  [{', '.join(f'{k} {v:,}' for k, v in splits.items() if isinstance(v, int))}]")
     else:
         for dataset_id in ids:

@@ -31,6 +31,27 @@ def test_search_prints_ids_one_per_line(env, capsys):
     assert all("tags" in r and "name" in r for r in rows)
 
 
+def test_search_prints_fields_yaml_reads_as_dates_or_numbers_as_text(env, capsys):
+    """Search reads fields without validating them: a YAML date or number is printed, not a
+    traceback (json cannot encode a date)."""
+    env.define("test.dated", """\
+        name: 2020-01-02
+        description: zqxdated
+        license: 1.0
+        tasks: 2021-03-04
+        resources: {f: {url: "http://127.0.0.1:9/f", sha256: "%s"}}
+        type: file
+        data: {path: f}
+        """ % ("0" * 64))
+    code, out, _ = run(capsys, "search", "--json", "zqxdated")
+    assert code == 0
+    [row] = json.loads(out)
+    assert (row["id"], row["name"], row["license"]) == ("test.dated", "2020-01-02", 1.0)
+    code, out, _ = run(capsys, "search", "--long", "zqxdated")
+    assert code == 0
+    assert out.split()[0] == "test.dated" and "2021-03-04" in out and "1.0" in out
+
+
 def test_list_and_info(env, capsys):
     code, out, _ = run(capsys, "list")
     assert code == 0 and "com.lecun.mnist" in out.splitlines()
