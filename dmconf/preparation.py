@@ -593,7 +593,7 @@ def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
     if local:
         return local
     dataset, target = job.definition.id, job.folder / key
-    copy = f"copy {urls[0]} to {target}, " if resource.unpack == "none" else ""
+    copy = f"copy {urls[0]} to {target}, " if resource.as_downloaded else ""
     raise OfflineError(
         f"{dataset}: resource {key!r} ({target}) is not prepared and DMCONF_OFFLINE forbids the "
         f"network; on the login node (or any machine with network) run `DMCONF_DATA="

@@ -13,6 +13,7 @@ import dmconf
 from dmconf.cli import main
 from dmconf.definition import DatasetDefinition
 from dmconf.errors import DefinitionError, UnpackError
+from dmconf.store.layout import content_key
 from dmconf.unpack.base import Copy
 from dmconf.unpack.lines import MAX_PATTERN, Lines, LineStep
 
@@ -43,11 +44,13 @@ def test_bad_steps_are_refused_naming_the_dataset_resource_and_field(lines, said
     assert "org.example.topics" in message and "resources.topics.sgml.lines.0" in message
 
 
-def test_lines_rewrite_a_file_not_an_archive_and_count_in_the_content_digest() -> None:
+def test_lines_rewrite_a_file_not_an_archive_and_count_in_the_digest_and_folder() -> None:
     with pytest.raises(DefinitionError, match="cannot follow unpack: untar"):
         _define([{"keep": "a"}], unpack="untar")
     plain, kept, dropped = _define([]), _define([{"keep": "a"}]), _define([{"drop": "a"}])
     assert len({plain.content_digest(), kept.content_digest(), dropped.content_digest()}) == 3
+    # another folder: a version with other steps never takes this one's rewritten file
+    assert len({content_key(plain), content_key(kept), content_key(dropped)}) == 3
     assert plain.resources["topics.sgml"].unpacking == "none"
     assert kept.resources["topics.sgml"].unpacking.startswith("none+lines:")
 
