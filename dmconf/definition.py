@@ -32,6 +32,7 @@ from dmconf.derive.spec import Derive
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
 from dmconf.selection import Preset
+from dmconf.unpack.lines import LineStep
 
 __all__ = ["ID_PATTERN", "UNPACK_METHODS", "DatasetDefinition", "Resource", "load_definition_file"]
 
@@ -78,6 +79,11 @@ class Resource(BaseModel):
         default="none", description="how the download becomes the materialised file or folder "
         "(concat: a tar archive's files joined into one file, .gz members decompressed)"
     )
+    lines: list[LineStep] = Field(
+        default_factory=list, max_length=100,
+        description="after unpacking, steps applied to each line of the (UTF-8) file, in order: "
+        "{replace: REGEX, by: TEXT}, {keep: REGEX}, {drop: REGEX} (datamaestro's Replace and "
+        "Filter); the sha256 stays that of the downloaded bytes")
     unwrap: bool = Field(
         default=False,
         description="an archive whose content is one folder becomes that folder (datamaestro's "
@@ -209,6 +215,26 @@ class Resource(BaseModel):
     def is_archive(self) -> bool:
         """Whether the resource materialises as a folder."""
         return self.unpack in ("untar", "unzip")
+
+    @property
+    def as_downloaded(self) -> bool:
+        """Whether the materialised file is the downloaded bytes (no unpacking, no lines)."""
+        return self.unpack == "none" and not self.lines
+
+    @property
+    def unpacking(self) -> str:
+        """How the download becomes the file, as the state file records it: ``unpack``, then
+        a digest of the ``lines`` steps if any (another version reuses only the same)."""
+        if not self.lines:
+            return self.unpack
+        steps = json.dumps([s.model_dump(exclude_none=True) for s in self.lines])
+        return f"{self.unpack}+lines:{hashlib.sha256(steps.encode()).hexdigest()[:16]}"
+
+    @model_validator(mode="after")
+    def _lines_of_a_file(self) -> Resource:
+        if self.lines and self.is_archive:
+            raise ValueError("`lines` rewrites a file: it cannot follow unpack: untar or unzip")
+        return self
 
 
 class DatasetDefinition(BaseModel):
@@ -424,7 +450,7 @@ class DatasetDefinition(BaseModel):
         is unpacked; ``None`` when unknown."""
         if self.prepared_size is not None:
             return self.prepared_size
-        if all(r.unpack == "none" for r in self.resources.values()):
+        if all(r.as_downloaded for r in self.resources.values()):
             return self.download_size
         return None
 
@@ -450,7 +476,9 @@ class DatasetDefinition(BaseModel):
             "resources": {
                 key: {
                     "sha256": r.sha256, "unpack": r.unpack,
-                    **({"md5": r.md5} if r.md5 else {}), **({"unwrap": True} if r.unwrap else {}),
+                    **({"md5": r.md5} if r.md5 else {}),
+                    **({"lines": [s.model_dump(exclude_none=True) for s in r.lines]}
+                       if r.lines else {}), **({"unwrap": True} if r.unwrap else {}),
                 }
                 for key, r in sorted(self.resources.items())
             },

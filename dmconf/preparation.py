@@ -416,7 +416,7 @@ def _materialise(job: _Job, key: str, resource: Resource) -> None:
                 remove_partial(part)  # before recording: a kill between leaves no stray file
                 if moved:
                     DatasetState(folder, job.locking).record(
-                        key, sha256, materialised, resource.unpack)
+                        key, sha256, materialised, resource.unpacking)
         except (StorageError, ChecksumMismatch, UnpackError, DownloadError) as exc:
             if not isinstance(exc, DownloadError) or _empty(part):
                 remove_partial(part)  # nothing worth resuming: leave no temporary behind
@@ -486,7 +486,7 @@ def _unpacker(job: _Job, resource: Resource) -> Unpacker:
     from dmconf.unpack import unpacker_for
     from dmconf.unpack.limits import Limits
 
-    return unpacker_for(resource.unpack, Limits.of(job.settings, resource))
+    return unpacker_for(resource.unpack, Limits.of(job.settings, resource), resource.lines)
 
 
 def _fetch_from(job: _Job, key: str, resource: Resource, url: str, download: Download) -> None:
@@ -593,7 +593,7 @@ def _usable_urls(job: _Job, key: str, resource: Resource) -> list[str]:
     if local:
         return local
     dataset, target = job.definition.id, job.folder / key
-    copy = f"copy {urls[0]} to {target}, " if resource.unpack == "none" else ""
+    copy = f"copy {urls[0]} to {target}, " if resource.as_downloaded else ""
     raise OfflineError(
         f"{dataset}: resource {key!r} ({target}) is not prepared and DMCONF_OFFLINE forbids the "
         f"network; on the login node (or any machine with network) run `DMCONF_DATA="

@@ -53,10 +53,10 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
             problems[key] = f"missing ({path})"
         elif resource.sha256 is not None and recorded.get("sha256") != resource.sha256:
             problems[key] = "the definition's sha256 changed since it was prepared"
-        elif resource.unpack != "none" and "materialised" not in recorded:
+        elif not resource.as_downloaded and "materialised" not in recorded:
             problems[key] = "prepared by an older dmconf, which recorded no digest of it"
         else:
-            expected = resource.sha256 if resource.unpack == "none" and resource.sha256 else (
+            expected = resource.sha256 if resource.as_downloaded and resource.sha256 else (
                 recorded.get("materialised") or recorded.get("sha256"))
             actual = tree_sha256(path) if path.is_dir() else file_sha256(path)
             if actual != expected:

@@ -49,7 +49,7 @@ def leftovers(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".part", ".part.json",
-                                                                        ".unpack")))
+                                                                        ".unpack", ".lines")))
 
 
 def cli(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:

@@ -31,7 +31,7 @@ from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset, datatasks
 from datamaestro.download import reference
 from datamaestro.download.single import ConcatDownloader, FileDownloader
-from datamaestro.stream import TransformList
+from datamaestro.stream import Transform, TransformList
 from datamaestro.stream.compress import Gunzip
 from datamaestro.stream.lines import Filter
 from datamaestro.utils import HashCheck
@@ -60,12 +60,16 @@ class Collection(Dataset):
         return File.C(path=self.DATA.path)
 
 
+class Shuffle(Transform):
+    """A transform of the plugin's own: only datamaestro runs it"""
+
+
 @dataset()
 class Joined(Dataset):
-    """Files of an archive joined and filtered line by line: datamaestro's code makes it"""
+    """Files of an archive joined, filtered and shuffled: datamaestro's code makes it"""
 
     DATA = ConcatDownloader("joined.txt", "https://example.org/parts.tar.gz",
-                            transforms=TransformList(Gunzip(), Filter(r"^1")))
+                            transforms=TransformList(Gunzip(), Filter(r"^1"), Shuffle()))
 
     def config(self) -> File:
         return File.C(path=self.DATA.path)

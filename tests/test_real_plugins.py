@@ -250,6 +250,39 @@ def test_reference_links_linkfolder_and_concatdownload_of_the_real_trec_4(
 
 
 @pytest.mark.slow
+def test_line_transforms_of_the_real_trec_1_topics_and_trec_3_assessments(
+    plugins: Path, tmp_path: Path, server: FileServer
+) -> None:
+    # gov.nist.trec.adhoc.1.topics: FileDownloader with Gunzip() then Replace(r"Number:(\s+)0",
+    # r"Number: \1") (TREC-1 topic numbers are written 051); .3.assessments: ConcatDownloader
+    # with Gunzip() then Filter(r"^(1\d\d|200)\s") (the archive also judges topics 201-250).
+    # Both are `lines` steps now, no placeholder: their real URLs are mapped to the server.
+    server.files["topics/topics.51-100.gz"] = gzip.compress(
+        TOPICS.replace(b"Number: 151", b"Number: 051"))
+    server.files["qrels/qrels.151-200.201-250.disks1-3.all.tar.gz"] = _tar_gz({
+        "qrels.151-200.gz": gzip.compress(b"151 0 AP880212-0001 1\n200 0 FR880101-0001 0\n"),
+        "qrels.201-250": b"201 0 WSJ900101-0001 1\n",
+    })
+    out = _prepare_in_plugins(plugins, tmp_path, {
+        "http://trec.nist.gov/data/topics_eng/": server.url("topics/"),
+        "http://trec.nist.gov/data/qrels_eng/": server.url("qrels/")}, """
+        import json, dmconf
+        from dmconf.data.ir import Qrels, Queries
+        for dataset_id in ("gov.nist.trec.adhoc.1.topics", "gov.nist.trec.adhoc.3.assessments"):
+            print(dmconf.find(dataset_id).resources.popitem()[1].url.split(":")[0])
+        topics = dmconf.prepare("gov.nist.trec.adhoc.1.topics")
+        found = topics.lookup()
+        print(isinstance(topics, Queries), *found, "overcrowding." in found["51"]["text"])
+        qrels = dmconf.prepare("gov.nist.trec.adhoc.3.assessments")
+        print(isinstance(qrels, Qrels), json.dumps(qrels.lookup(), sort_keys=True,
+                                                   separators=(",", ":")))
+    """)
+    assert out[:5] == ["http", "http", "True", "51", "True"]  # "051" without the Replace
+    assert out[5:] == ["True", json.dumps({"151": {"AP880212-0001": 1}, "200": {
+        "FR880101-0001": 0}}, sort_keys=True, separators=(",", ":"))]
+
+
+@pytest.mark.slow
 def test_hf_download_fetches_the_hub_file_through_dmconfs_hf_urls(
     plugins: Path, tmp_path: Path, server: FileServer
 ) -> None:

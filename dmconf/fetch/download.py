@@ -33,7 +33,7 @@ __all__ = ["Download", "gone", "reclaim", "remove_path", "temp_path"]
 log = logging.getLogger("dmconf")
 
 HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
-LEFTOVER = re.compile(r"(\d+)@(.+?)\.(part|part\.json|unpack)")
+LEFTOVER = re.compile(r"(\d+)@(.+?)\.(part|part\.json|unpack|unpack\.lines)")
 STALE_ELSEWHERE = 24 * 3600  # seconds untouched before another host's leftovers are taken
 
 
@@ -110,7 +110,7 @@ def reclaim(folder: Path, key: str) -> Path:
             continue
         if match[3] == "part":
             partials.append(path)
-        elif match[3] == "unpack" or not path.with_suffix("").exists():  # or an orphan .json
+        elif match[3].startswith("unpack") or not path.with_suffix("").exists():  # orphan .json
             with contextlib.suppress(PermissionError):  # another user's, in a sticky folder
                 remove_path(path)
     # A gone user's partial we cannot write (not group-writable) is of no use: removed where

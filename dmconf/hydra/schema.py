@@ -39,6 +39,7 @@ class ResourceConfig:
     md5: Optional[str] = None  # noqa: UP045
     size: Optional[int] = None  # noqa: UP045
     unpack: str = "none"
+    lines: List[Dict[str, Optional[str]]] = field(default_factory=list)  # noqa: UP006,UP045
     unwrap: bool = False
     max_unpacked_size: Optional[int] = None  # noqa: UP045
     max_ratio: Optional[float] = None  # noqa: UP045

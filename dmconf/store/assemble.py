@@ -69,7 +69,7 @@ def assemble(
                 _rename_into_place(tmp, folder / key)
             finally:
                 remove_path(tmp)
-            state.record(key, record.sha256, record.materialised, resource.unpack)
+            state.record(key, record.sha256, record.materialised, resource.unpacking)
             built += 1
     with _storage(definition.id, folder):
         DatasetState(folder, locking).mark_prepared(definition)

@@ -56,15 +56,16 @@ CONTENT_KEY = re.compile(rf"[0-9a-f]{{{KEY_LENGTH}}}")
 def content_key(definition: DatasetDefinition) -> str:
     """16 hex digits naming the content of a definition's resources.
 
-    For each resource (by key): its sha256 and unpacking; for a resource without sha256 (content
-    unknown), its URL and unpacking. Nothing else: not the description, mirrors or ``data``.
+    For each resource (by key): its sha256 and unpacking (with its ``lines`` steps, if any); for
+    a resource without sha256 (content unknown), its URL and unpacking. Nothing else: not the
+    description, mirrors or ``data``.
     A derived dataset's is the start of its key (:mod:`dmconf.derive.key`).
     """
     if definition.derive is not None:
         return definition.derived_key()[:KEY_LENGTH]
     content = {
-        key: {"sha256": r.sha256, "unpack": r.unpack} if r.sha256 else {"url": r.origin,
-                                                                         "unpack": r.unpack}
+        key: {"sha256": r.sha256, "unpack": r.unpacking} if r.sha256 else {
+            "url": r.origin, "unpack": r.unpacking}
         for key, r in sorted(definition.resources.items())
     }
     encoded = json.dumps(content, sort_keys=True).encode()

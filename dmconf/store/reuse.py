@@ -43,7 +43,7 @@ def reuse_sibling(
             continue
         for key, entry in DatasetState(sibling).resources.items():
             source = sibling / key
-            if (entry.get("sha256") != resource.sha256 or entry.get("unpack") != resource.unpack
+            if (entry.get("sha256") != resource.sha256 or entry.get("unpack") != resource.unpacking
                     or not os.path.lexists(source) or os.path.islink(source)):
                 continue
             try:

@@ -5,21 +5,34 @@ One module per kind: :mod:`~dmconf.unpack.stream` for single-file decompressors 
 :mod:`~dmconf.unpack.zip` (``unzip``) for archives, which write through
 :mod:`~dmconf.unpack.extraction` (name checks in :mod:`~dmconf.unpack.members`); the size,
 ratio and member limits of every kind are :mod:`~dmconf.unpack.limits`;
-:mod:`~dmconf.unpack.concat` (``concat``) joins an archive's files into one file.
+:mod:`~dmconf.unpack.concat` (``concat``) joins an archive's files into one file;
+:mod:`~dmconf.unpack.lines` rewrites or filters a file's lines after any of the file kinds.
 :func:`unpacker_for` returns the step for a definition's ``unpack``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from dmconf.errors import DefinitionError
 from dmconf.unpack.base import Unpacker
 from dmconf.unpack.limits import DEFAULT, Limits
 
+if TYPE_CHECKING:
+    from dmconf.unpack.lines import LineStep
+
 __all__ = ["Limits", "Unpacker", "unpacker_for"]
 
 
-def unpacker_for(method: str, limits: Limits = DEFAULT) -> Unpacker:
-    """The unpack step named by a resource's ``unpack`` field, within ``limits``."""
+def unpacker_for(method: str, limits: Limits = DEFAULT, lines: Sequence[LineStep] = ()
+                 ) -> Unpacker:
+    """The unpack step named by a resource's ``unpack`` field, within ``limits``, followed by
+    its ``lines`` steps if it has some."""
+    if lines:
+        from dmconf.unpack.lines import Lines
+
+        return Lines(unpacker_for(method, limits), lines, limits)
     if method in ("gunzip", "bunzip2", "unxz"):
         from dmconf.unpack.stream import StreamDecompressor
 

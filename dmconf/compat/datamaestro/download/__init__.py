@@ -7,10 +7,11 @@ function the resource's path; as a class attribute of a ``Dataset`` its ``path``
 
 :class:`Downloader` resources are fetched by dmconf (:mod:`.single`, :mod:`.archive`, a
 ``linkfolder`` of :mod:`.links`, one file of :mod:`.huggingface`); ``links`` makes the dataset a
-derived one (:mod:`.links`). The others run plugin code that dmconf does not run (building a
-document store, line transforms, the Wayback Machine): they keep their place in the definition
-with a ``datamaestro://KIND/ID/KEY`` URL, which the settings' ``mirrors:`` can map to a
-``file://`` copy; without one, preparing says so.
+derived one (:mod:`.links`); ``Replace``/``Filter`` transforms become ``lines`` steps. The
+others run plugin code that dmconf does not run (building a document store, other transforms,
+the Wayback Machine): they keep their place in the definition with a
+``datamaestro://KIND/ID/KEY`` URL, which the settings' ``mirrors:`` can map to a ``file://``
+copy; without one, preparing says so.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Downloader(FileResource):
         self, key: str, varname: str, url: str, unpack: str, *, checker: Any = None,
         sha256: str | None = None, size: int | None = None, mirrors: Iterable[str] = (),
         placeholder: Path | None = None, transient: bool = False, unwrap: bool = False,
+        lines: list[dict[str, str]] | None = None,
     ) -> None:
         from dmconf.compat.datamaestro.utils import checksums
 
@@ -127,6 +129,7 @@ class Downloader(FileResource):
         self.fields = {
             "url": url, "mirrors": list(mirrors), **checksums(sha256, checker, key),
             "size": size, "unpack": unpack, **({"unwrap": True} if unwrap else {}),
+            **({"lines": lines} if lines else {}),
         }
 
     @property

@@ -1,10 +1,11 @@
-"""datamaestro's stream transforms; dmconf applies ``Gunzip`` (as ``unpack: gunzip``) only."""
+"""datamaestro's stream transforms: ``Gunzip`` is ``unpack: gunzip``, ``Replace`` and ``Filter``
+(:mod:`.lines`) are a resource's ``lines`` steps; others are run by datamaestro only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Transform", "TransformList", "only_gunzip"]
+__all__ = ["Transform", "TransformList", "line_steps"]
 
 
 class Transform:
@@ -16,10 +17,14 @@ class TransformList(Transform):
         self.transforms = list(transforms)
 
 
-def only_gunzip(transforms: Any) -> bool:
-    """Whether ``transforms`` is just decompressing gzip (what ``unpack: gunzip`` does)."""
+def line_steps(transforms: Any) -> tuple[bool, list[dict[str, str]]] | None:
+    """``transforms`` as (whether it decompresses gzip first, the ``lines`` steps): a
+    ``Gunzip`` at the front then ``Replace``/``Filter`` transforms; ``None`` for others."""
     from dmconf.compat.datamaestro.stream.compress import Gunzip
+    from dmconf.compat.datamaestro.stream.lines import LineTransformStream
 
-    if isinstance(transforms, TransformList):
-        return len(transforms.transforms) == 1 and only_gunzip(transforms.transforms[0])
-    return isinstance(transforms, Gunzip)
+    items = transforms.transforms if isinstance(transforms, TransformList) else [transforms]
+    gunzip = bool(items) and isinstance(items[0], Gunzip)
+    rest = items[1:] if gunzip else items
+    steps = [item.step() for item in rest if isinstance(item, LineTransformStream)]
+    return None if len(steps) != len(rest) else (gunzip, steps)
