@@ -69,6 +69,18 @@ def test_steps_apply_in_order_and_an_emptied_line_is_dropped(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_pattern_that_backtracks_without_end_stops_naming_the_step(tmp_path: Path) -> None:
+    """A hostile definition's ``(a|aa)+$`` would hold Python's re for hours on this line; the
+    step stops after its time limit and no temporary remains."""
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.write_bytes(b"ok\n" + b"a" * 60 + b"!\n")
+    steps = [LineStep(keep="ok|a"), LineStep(drop="(a|aa)+$")]
+    with pytest.raises(UnpackError, match=r"lines step 1 \(drop: '\(a\|aa\)\+\$'\) took more "
+                       r"than 0.2 s on line 2: the expression backtracks"):
+        Lines(Copy(), steps, timeout=0.2).unpack(source, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the caller removes it
+
+
 @pytest.mark.parametrize("data, said", [
     (b"ok\n\xff\xfe latin-1?\n", "line 2 is not UTF-8 text"),
     (b"x" * 65 + b"\n", "line 1 is longer than 64 bytes"),
