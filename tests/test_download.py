@@ -198,7 +198,7 @@ def test_rewrite_map_sends_urls_to_a_lab_mirror(env, server):
 
 
 def test_rewrite_longest_prefix_wins():
-    from dmconf.preparation import _rewrite
+    from dmconf.materialise import rewrite as _rewrite
 
     mirrors = {"http://a/": "http://m1/", "http://a/b/": "file:///srv/b/"}
     assert _rewrite("http://a/b/c.gz", mirrors) == "file:///srv/b/c.gz"

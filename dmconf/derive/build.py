@@ -266,7 +266,7 @@ def aside_name(folder: Path) -> Path:
 
 @contextmanager
 def _storage(definition: DatasetDefinition, folder: Path) -> Iterator[None]:
-    from dmconf.preparation import _storage as storage
+    from dmconf.materialise import storage
 
     with storage(definition.id, folder):
         yield

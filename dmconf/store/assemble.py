@@ -47,7 +47,7 @@ def assemble(
     """
     from dmconf.fetch.download import reclaim, remove_path, temp_path
     from dmconf.lock import locked
-    from dmconf.preparation import _storage
+    from dmconf.materialise import storage as _storage
 
     built = 0
     with _storage(definition.id, folder):
