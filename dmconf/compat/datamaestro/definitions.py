@@ -179,12 +179,9 @@ class PythonDataset:
 
     def _resources(self, dataset_id: str) -> dict[str, Resource]:
         """The ``resources`` entries; one built by code that declares no dependency (it reads
-        them through closures) reads every resource written before it, and every referenced
-        dataset."""
-        from dmconf.compat.datamaestro.download import reference
-
+        them through closures) is built after every resource written before it (a dataset it
+        reads through a ``reference`` is prepared when the code asks for it)."""
         ordered = self.downloads[::-1] if isinstance(self, ClassDataset) else self.downloads
-        others = [d.origin.target() for d in self.downloads if isinstance(d.origin, reference)]
         resources: dict[str, Resource] = {}
         for download in ordered:
             found = _checked(download.resource)
@@ -192,8 +189,7 @@ class PythonDataset:
                 continue
             origin = download.origin
             if building.builds(type(origin)) and building.closure_style(origin):
-                found = origin.built(dataset_id, list(resources),
-                                     [o.id or o.where for o in others])
+                found = origin.built(dataset_id, list(resources), [])
             resources[download.key] = found
         return {d.key: resources[d.key] for d in self.downloads if d.key in resources}
 
