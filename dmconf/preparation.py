@@ -130,7 +130,7 @@ def prepared(
             if resource.build is not None:
                 from dmconf.derive.resource import builder_of
 
-                builder_of(definition, key)  # code from a file: refused before any download
+                builder_of(definition, key, settings)  # a file's: refused before downloads
             elif not state.has(key, resource):
                 usable_urls(job, key, resource)  # offline: fail before touching the disk
         with storage(definition.id, folder), group_shared(settings):

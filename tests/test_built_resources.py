@@ -230,6 +230,18 @@ def test_a_yaml_definition_cannot_make_dmconf_run_code(built, server: FileServer
         dmconf.find("org.example.hostile")
 
 
+def test_a_hydra_node_of_the_plugins_definition_runs_the_plugins_own_code(built) -> None:
+    # dmconf.load of a node (what Hydra instantiates) gets the code of the catalogue's
+    # definition of that id, only when the node's build block is exactly that definition's.
+    node = {"_target_": "dmconf.hydra.load_dataset",
+            **json.loads(dmconf.find(DATASET).model_dump_json())}
+    assert dmconf.load(node).count.path.read_text() == "2\n"
+    node["resources"]["count.txt"]["build"]["params"]["source"] = {"resource": "archive"}
+    with pytest.raises(DefinitionError, match=r"resources\.count\.txt\.build: .*<memory>"):
+        dmconf.load(node)
+    assert _runs(built) == 1
+
+
 def _prepare_in(env_extra: dict[str, str]) -> subprocess.Popen:
     code = f"import dmconf; print(dmconf.prepare({DATASET!r}).count.path.read_text().strip())"
     return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **env_extra},

@@ -37,6 +37,7 @@ from dmconf.errors import DefinitionError, DmconfError, StepFailed
 if TYPE_CHECKING:
     from dmconf.definition import DatasetDefinition, Resource
     from dmconf.materialise import Job
+    from dmconf.settings import Settings
     from dmconf.state import DatasetState
 
 __all__ = ["FORMAT", "build_key", "build_order", "build_resource", "builder_of"]
@@ -85,9 +86,18 @@ def build_order(resources: dict[str, Resource]) -> list[str]:
     return order
 
 
-def builder_of(definition: DatasetDefinition, key: str) -> Builder:
-    """The code that builds resource ``key``: only what the defining plugin attached."""
+def builder_of(definition: DatasetDefinition, key: str, settings: Settings | None = None
+               ) -> Builder:
+    """The code that builds resource ``key``: only what the defining plugin attached.
+
+    A definition read from a mapping (a Hydra node, ``dmconf.load``) carries no code: it gets
+    the code of the catalogue's definition of the same id when that one comes from a plugin's
+    module and describes the resource with exactly the same ``build`` block (the code that
+    runs is then the one preparing that id would run anyway).
+    """
     found = definition._builders.get(key)
+    if found is None and definition._source is None:
+        found = _catalogued(definition, key, settings)
     if found is None:
         build = definition.resources[key].build
         code = build.code if build is not None else "?"
@@ -101,6 +111,19 @@ def builder_of(definition: DatasetDefinition, key: str) -> Builder:
     return found
 
 
+def _catalogued(definition: DatasetDefinition, key: str, settings: Settings | None
+                ) -> Builder | None:
+    from dmconf.catalog import Catalog
+
+    try:
+        known = Catalog.from_settings(settings).find(definition.id)
+    except DmconfError:
+        return None
+    same = key in known.resources and known.resources[key].build == definition.resources[
+        key].build
+    return known._builders.get(key) if same else None
+
+
 def build_resource(job: Job, key: str, resource: Resource) -> None:
     """Build one resource into ``folder/key`` under the resource's lock (see the module)."""
     from dmconf.checksum import file_sha256, tree_sha256
@@ -111,7 +134,7 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
     from dmconf.state import DatasetState
 
     definition, folder = job.definition, job.folder
-    builder = builder_of(definition, key)
+    builder = builder_of(definition, key, job.settings)
     assert resource.build is not None
 
     def data(dataset_id: str) -> Any:
