@@ -43,7 +43,7 @@ from pathlib import Path
 
 from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset
-from datamaestro.download import FileResource, FilesCopy
+from datamaestro.download import FileResource, FilesCopy, reference
 from datamaestro.download.archive import TarDownloader
 from datamaestro.download.single import FileDownloader
 from experimaestro import Param
@@ -93,6 +93,30 @@ class Built(Dataset):
     def config(self) -> Counted:
         return Counted.C(docs=File.C(path=self.DOCS.path), count=File.C(path=self.COUNT.path),
                          kept=File.C(path=self.FILES.path / "kept.txt"))
+
+
+class doubled(FileResource):
+    """Twice the count of another dataset: its prepared data, through a reference."""
+
+    def __init__(self, counted):
+        super().__init__("doubled.txt")
+        self.counted = counted
+        self._dependencies.append(counted)
+
+    def _download(self, destination):
+        count = int(self.counted.prepare().count.path.read_text())
+        destination.write_text(f"{2 * count}\\n")
+
+
+@dataset(id="org.example.built.doubled")
+class Doubled(Dataset):
+    """Built from another dataset"""
+
+    BUILT = reference(reference=Built)
+    DOUBLED = doubled(BUILT)
+
+    def config(self) -> File:
+        return File.C(path=self.DOUBLED.path)
 '''
 
 
@@ -169,6 +193,13 @@ def test_plugin_code_builds_after_its_inputs_and_the_result_is_recorded_and_veri
     data.count.path.write_text("tampered\n")
     with pytest.raises(VerificationFailed, match=r"count\.txt.* changed"):
         verify(definition, load_settings())
+
+
+def test_code_reading_another_dataset_gets_its_prepared_data(built) -> None:
+    build = dmconf.find(f"{DATASET}.doubled").resources["doubled.txt"].build
+    assert build is not None and (build.inputs, build.datasets) == ([], [DATASET])
+    assert dmconf.prepare(f"{DATASET}.doubled").path.read_text() == "4\n"
+    assert _runs(built) == 1  # the other dataset was prepared first, as usual
 
 
 def test_a_changed_input_builds_it_again(built, server: FileServer) -> None:

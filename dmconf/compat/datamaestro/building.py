@@ -82,10 +82,18 @@ def located(resource: Any, relative: Path) -> Path:
     return building.folder / relative
 
 
-def prepared_reference(dataset_id: str) -> Any | None:
-    """The prepared data of ``dataset_id`` while a resource is built, else None."""
+def prepared_reference(reference: Any, dataset_id: str) -> Any | None:
+    """The prepared data of ``dataset_id`` when ``reference`` belongs to the dataset whose
+    resource is being built, else None. The other dataset is prepared (and its definition
+    built) outside the build's context."""
     building = _BUILDING.get()
-    return None if building is None else building.prepare(dataset_id)
+    if building is None or reference.dataset is not building.dataset:
+        return None
+    token = _BUILDING.set(None)
+    try:
+        return building.prepare(dataset_id)
+    finally:
+        _BUILDING.reset(token)
 
 
 def datapath(resource: Any) -> Any:

@@ -251,7 +251,7 @@ class reference(Resource):  # datamaestro's spelling
         from dmconf.compat.datamaestro.references import mark
 
         target = self.target()
-        prepared = prepared_reference(target.id or target.where)  # while a resource is built
+        prepared = prepared_reference(self, target.id or target.where)  # while built
         if prepared is not None:
             return prepared
         return mark(target.data_object(), target.id or target.where)
