@@ -288,7 +288,8 @@ def test_eight_processes_build_it_once(built) -> None:
     assert _runs(built) == 1
 
 
-def test_ctrl_c_during_the_build_leaves_nothing_half_written(built, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_an_interrupted_build_leaves_nothing_half_written(built, tmp_path: Path, sent) -> None:
     started = tmp_path / "started"
     process = _prepare_in({"BUILT_PAUSE": str(started)})
     try:
@@ -296,13 +297,17 @@ def test_ctrl_c_during_the_build_leaves_nothing_half_written(built, tmp_path: Pa
         while not started.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert started.exists(), process.communicate()[1][-2000:]
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode != 0 and "KeyboardInterrupt" in err
     folder = built.folder(DATASET)
-    assert not (folder / "count.txt").exists() and _leftovers(folder) == []
+    assert process.returncode != 0 and not (folder / "count.txt").exists()
+    if sent == signal.SIGINT:  # the build's temporary is removed on the way out
+        assert "KeyboardInterrupt" in err and _leftovers(folder) == []
+    else:  # a killed process cannot: its half-written temporary waits for the next run
+        assert len(_leftovers(folder)) == 1
     assert dmconf.prepare(DATASET).count.path.read_text() == "2\n"
+    assert _leftovers(folder) == []
