@@ -70,6 +70,8 @@ class line_count(FileResource):
         self._dependencies.append(source)
 
     def _download(self, destination):
+        # a file beside the output (as wayback_documents' progress), then half the output:
+        (destination.parent / ".count-progress").write_text("kept for a resume")
         destination.write_text("half-written")  # then a failure or an interruption, maybe
         _hook()
         destination.write_text(f"{len(self.source.path.read_text().splitlines())}\\n")

@@ -8,9 +8,11 @@ resource is prepared like any other, in :func:`dmconf.preparation.prepared`:
 - its inputs (``build.inputs``: other resources of the dataset; ``build.datasets``: other
   datasets) are prepared first, as usual;
 - under the resource's own lock (the one a download takes: one build when many processes ask),
-  the code writes into ``.<key>.<pid>@<host>.unpack``, a temporary name that a later run
-  removes if this process dies; once it returns, what it wrote is moved into place and the
-  state file records its key and digest, so ``verify`` checks it like any materialised output;
+  the code writes ``<key>`` in a scratch folder ``.<key>.<pid>@<host>.unpack``, removed when
+  the code raises or is interrupted, or by a later run if this process dies (anything else the
+  code writes beside its output goes with it); once it returns, its output is moved into place
+  and the state file records its key and digest, so ``verify`` checks it like any materialised
+  output;
 - its key (:func:`build_key`) is the sha256 of the ``build`` block (code, plugin distribution
   and version, parameters) and of what its inputs' records say they hold: an input that
   changes builds it again.
@@ -148,9 +150,11 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
         if state.has(key, resource):
             return  # another process built it while this one waited
         _check_inputs(definition, key, resource, state)
-        reclaim(folder, key)  # a killed build's temporary
-        target = temp_path(folder, key, "unpack")
-        remove_path(target)
+        reclaim(folder, key)  # a killed build's scratch folder
+        scratch = temp_path(folder, key, "unpack")
+        remove_path(scratch)
+        os.mkdir(scratch)  # the code's own: what it writes beside its output goes with it
+        target = scratch / key
         try:
             log.info("%s: building %s (%s)", definition.id, key, _code(resource))
             _run(definition, key, resource, lambda: builder(target, folder, data))
@@ -165,7 +169,7 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
                 DatasetState(folder, job.locking).record(
                     key, build_key(key, resource, state), digest, "build")
         finally:
-            remove_path(target)
+            remove_path(scratch)
     log.info("%s: %s built (%s)", definition.id, key, folder / key)
 
 
