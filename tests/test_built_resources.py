@@ -276,7 +276,10 @@ def test_a_hydra_node_of_the_plugins_definition_runs_the_plugins_own_code(built)
 
 
 def _prepare_in(env_extra: dict[str, str]) -> subprocess.Popen:
-    code = f"import dmconf; print(dmconf.prepare({DATASET!r}).count.path.read_text().strip())"
+    # Ctrl-C raises KeyboardInterrupt in the child even where SIGINT is ignored by the parent
+    # (pytest-xdist's workers ignore it, and children inherit that)
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            f"import dmconf; print(dmconf.prepare({DATASET!r}).count.path.read_text().strip())")
     return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **env_extra},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
