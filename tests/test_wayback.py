@@ -22,7 +22,7 @@ from httpserver import Fault, FileServer
 from dmconf.compat.datamaestro.data import File
 from dmconf.compat.datamaestro.definitions import Dataset, dataset
 from dmconf.compat.datamaestro.download.wayback import wayback_documents
-from dmconf.errors import DownloadError
+from dmconf.errors import DefinitionError, DownloadError, OfflineError, StepFailed
 from dmconf.settings import Settings
 
 TS = "20191127"
@@ -304,3 +304,44 @@ def test_progress_of_another_timestamp_is_not_used(archive, tmp_path):
         '{"link": "https://a.example/", "id": "x", "contents": "forged"}\n')
     content(lambda: ["https://a.example/"])._download(out, archive.settings(tmp_path))
     assert records(out)[0]["contents"] == "<p>a</p>"
+
+
+def test_called_alone_it_reads_the_users_settings(archive, tmp_path, monkeypatch):
+    """The engine may call ``_download(destination)`` alone: the settings file's mirrors."""
+    archive.page("https://a.example/", b"<p>a</p>")
+    settings = archive.settings(tmp_path)
+    written = tmp_path / "settings.yaml"
+    written.write_text(json.dumps({"mirrors": settings.mirrors, "progress": False}))
+    monkeypatch.setenv("DMCONF_SETTINGS", str(written))
+    monkeypatch.setenv("DMCONF_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("DMCONF_OFFLINE", "1")
+    out = tmp_path / "wayback.jsonl"
+    resource = content(lambda: ["https://a.example/"])
+    with pytest.raises(OfflineError, match=r"test\.wayback\.content: .*DMCONF_OFFLINE forbids"):
+        resource._download(out)
+    assert archive.asked() == 0 and not out.exists()
+    monkeypatch.setenv("DMCONF_OFFLINE", "0")
+    resource._download(out)
+    assert records(out)[0]["contents"] == "<p>a</p>"
+
+
+def test_a_mirror_that_is_not_http_is_refused_before_any_request(archive, tmp_path):
+    settings = archive.settings(tmp_path)
+    mirrors = {**settings.mirrors, "https://web.archive.org/": f"file://{tmp_path}/"}
+    out = tmp_path / "wayback.jsonl"
+    with pytest.raises(DownloadError, match=r"map it to an http\(s\) URL"):
+        content(lambda: ["https://a.example/"])._download(
+            out, settings.model_copy(update={"mirrors": mirrors}))
+    assert archive.asked() == 0
+
+
+def test_urls_fn_failing_or_giving_non_strings_names_the_dataset(archive, tmp_path):
+    def reads_a_missing_file() -> list[str]:
+        return (tmp_path / "qrecc_train.json").read_text().split()
+
+    out = tmp_path / "wayback.jsonl"
+    with pytest.raises(StepFailed, match=r"test\.wayback\.content: .*FileNotFoundError.*prepared"):
+        content(reads_a_missing_file)._download(out, archive.settings(tmp_path))
+    with pytest.raises(DefinitionError, match=r"urls_fn gave 3, not a URL string"):
+        content(lambda: ["https://a.example/", 3])._download(out, archive.settings(tmp_path))
+    assert archive.asked() == 0 and not out.exists()

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode, urlsplit
 
 from dmconf.compat.datamaestro.download import Resource
-from dmconf.errors import DefinitionError, DownloadError, OfflineError
+from dmconf.errors import DefinitionError, DmconfError, DownloadError, OfflineError, StepFailed
 
 if TYPE_CHECKING:
     from dmconf.settings import Settings
@@ -231,7 +231,17 @@ class _Run:
     def _links(self) -> list[str]:
         """``urls_fn()``'s URLs, once each, sorted (the file's order)."""
         links: set[str] = set()
-        for link in self.resource.urls_fn():
+        try:
+            given = list(self.resource.urls_fn())
+        except DmconfError:
+            raise
+        except Exception as exc:  # the plugin's code, reading another dataset's data
+            raise StepFailed(
+                f"{self.what}: urls_fn, the plugin's code that computes the URLs, failed "
+                f"({type(exc).__name__}: {exc}); the datasets it reads must be prepared first",
+                dataset=self.dataset,
+            ) from exc
+        for link in given:
             if not isinstance(link, str):
                 raise DefinitionError(
                     f"{self.what}: urls_fn gave {link!r}, not a URL string; fix the plugin",
