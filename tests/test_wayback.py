@@ -352,3 +352,21 @@ def test_urls_fn_failing_or_giving_non_strings_names_the_dataset(archive, tmp_pa
     with pytest.raises(DefinitionError, match=r"urls_fn gave 3, not a URL string"):
         content(lambda: ["https://a.example/", 3])._download(out, archive.settings(tmp_path))
     assert archive.asked() == 0 and not out.exists()
+
+
+def test_the_file_does_not_depend_on_the_mirror(archive, server, tmp_path):
+    archive.page("https://a.example/", b"<p>a</p>")
+    archive.page("https://b.example/bytes", b"\xff")
+    archive.page("https://c.example/gone", b"")
+    del server.files[archive.page_path("https://c.example/gone")]
+    links = ["https://a.example/", "https://b.example/bytes", "https://c.example/gone"]
+    settings = archive.settings(tmp_path)
+    other = {prefix: target.replace("127.0.0.1", "localhost")
+             for prefix, target in settings.mirrors.items()}
+    made = []
+    for number, mirrors in enumerate([settings.mirrors, other]):
+        out = tmp_path / f"{number}.jsonl"
+        content(lambda: links)._download(out, settings.model_copy(update={"mirrors": mirrors}))
+        made.append(out.read_bytes())
+    assert made[0] == made[1] and b"127.0.0.1" not in made[0]
+    assert len(server.requests_for(archive.page_path("https://a.example/"))) == 2

@@ -297,13 +297,15 @@ class _Run:
             body = self._get(target, self.page_max, "a page may have (64 MiB, or the "
                                                     "settings' download_max_size if smaller)")
         except DownloadError as exc:
+            # reasons name the archive's URL, not the mirror's: the file does not depend on it
+            reason = str(exc).replace(target, snapshot)
             if exc.is_transient:
-                raise _Unanswered(str(exc), exc.fields.get("status")) from None
-            return unavailable(link, str(exc), exc.fields.get("status"), snapshot)
+                raise _Unanswered(reason, exc.fields.get("status")) from None
+            return unavailable(link, reason, exc.fields.get("status"), snapshot)
         try:
             text = self._text(body)
         except ValueError as exc:
-            return unavailable(link, f"{target}: {exc}", 200, snapshot)
+            return unavailable(link, f"{snapshot}: {exc}", 200, snapshot)
         return {"link": link, "id": snapshot, "contents": text}
 
     def _get(self, url: str, limit: int, why: str) -> _Body:
@@ -315,25 +317,26 @@ class _Run:
 
     def _closest(self, link: str) -> str | None:
         """The closest snapshot's URL as the availability API gives it, None when it has none."""
-        query = urlencode({"url": link, "timestamp": self.resource.timestamp})
-        url = self.rewrite(f"{AVAILABILITY}?{query}")
+        asked = f"{AVAILABILITY}?{urlencode({'url': link, 'timestamp': self.resource.timestamp})}"
+        url = self.rewrite(asked)
         for _ in range(AVAILABILITY_TRIES):
             try:
                 body = self._get(url, ANSWER_MAX, "an availability answer may have")
             except DownloadError as exc:
-                raise _Unanswered(str(exc), exc.fields.get("status")) from None
+                raise _Unanswered(str(exc).replace(url, asked), exc.fields.get("status")
+                                  ) from None
             try:
                 answer = json.loads(bytes(body.data))
             except ValueError:
-                raise _Unanswered(f"{url}: the answer is not JSON") from None
+                raise _Unanswered(f"{asked}: the answer is not JSON") from None
             snapshots = answer.get("archived_snapshots") if isinstance(answer, dict) else None
             if not isinstance(snapshots, dict):
-                raise _Unanswered(f"{url}: the answer has no archived_snapshots object")
+                raise _Unanswered(f"{asked}: the answer has no archived_snapshots object")
             closest = snapshots.get("closest")
             if closest is None or (isinstance(closest, dict) and closest.get("available") is False):
                 continue
             if not isinstance(closest, dict) or not isinstance(closest.get("url"), str):
-                raise _Unanswered(f"{url}: archived_snapshots.closest has no url string")
+                raise _Unanswered(f"{asked}: archived_snapshots.closest has no url string")
             return str(closest["url"])
         return None
 
