@@ -8,6 +8,7 @@ resource of a class-based dataset written as a ported plugin writes it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -370,3 +371,22 @@ def test_the_file_does_not_depend_on_the_mirror(archive, server, tmp_path):
         made.append(out.read_bytes())
     assert made[0] == made[1] and b"127.0.0.1" not in made[0]
     assert len(server.requests_for(archive.page_path("https://a.example/"))) == 2
+
+
+def test_a_compressed_page_is_decoded_within_the_limit(archive, tmp_path):
+    gzipped = "https://a.example/gzip"
+    archive.page(gzipped, gzip.compress("<p>été</p>".encode()))
+    archive.server.faults[archive.page_path(gzipped)].headers["Content-Encoding"] = "gzip"
+    bomb = "https://a.example/bomb"
+    archive.page(bomb, gzip.compress(b" " * 100_000))
+    archive.server.faults[archive.page_path(bomb)].headers["Content-Encoding"] = "gzip"
+    brotli = "https://a.example/br"
+    archive.page(brotli, b"\x0b\x02\x80hi\x03")
+    archive.server.faults[archive.page_path(brotli)].headers["Content-Encoding"] = "br"
+    out = tmp_path / "wayback.jsonl"
+    settings = archive.settings(tmp_path, download_max_size=10_000)
+    content(lambda: [gzipped, bomb, brotli])._download(out, settings)
+    got = {r["link"]: r for r in records(out)}
+    assert got[gzipped]["contents"] == "<p>été</p>"
+    assert "decompresses to more than 10000 bytes" in got[bomb]["reason"]
+    assert "encoded as 'br'" in got[brotli]["reason"]

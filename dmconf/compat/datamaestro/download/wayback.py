@@ -37,6 +37,7 @@ import os
 import re
 import tempfile
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -108,6 +109,7 @@ class _Body:
         self.data = bytearray()
         self.url = ""
         self.content_type: str | None = None
+        self.content_encoding: str | None = None  # set by _Fetcher
 
     def resume_point(self, url: str) -> tuple[int, str | None]:
         return 0, None  # small answers: every attempt starts over
@@ -130,12 +132,45 @@ class _Body:
         )
 
 
+def _fetcher(settings: Settings) -> Any:
+    """dmconf's HTTP fetcher, also telling the sink the answer's Content-Encoding: it asks for
+    bytes as sent (identity), and a server may still compress a page."""
+    from dmconf.fetch.http import HTTPFetcher
+
+    class _Fetcher(HTTPFetcher):
+        def _begin(self, url: str, response: Any, offset: int, sink: Any, session: Any
+                   ) -> int | None:
+            total = super()._begin(url, response, offset, sink, session)
+            sink.content_encoding = response.headers.get("Content-Encoding")
+            return total
+
+    return _Fetcher(settings)
+
+
 def unavailable(link: str, reason: str, status: int | None = None,
                 wayback_url: str | None = None) -> dict[str, Any]:
     """datamaestro's record of a URL without a page, with the reason."""
     return {"link": link, "page_id": str(uuid.uuid5(uuid.NAMESPACE_URL, link)),
             "available": False, "status_code": status, "wayback_url": wayback_url,
             "reason": reason}
+
+
+def _decoded(body: _Body, limit: int) -> bytes:
+    """The answer without its Content-Encoding (gzip, deflate), at most ``limit`` bytes."""
+    encoding = (body.content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return bytes(body.data)
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise ValueError(f"the answer is encoded as {encoding!r}, which dmconf does not decode")
+    wbits = zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS
+    try:
+        inflater = zlib.decompressobj(wbits)
+        data = inflater.decompress(bytes(body.data), limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"its {encoding} encoding is corrupt ({exc})") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise ValueError(f"the answer decompresses to more than {limit} bytes")
+    return data
 
 
 def _is_record(value: Any) -> bool:
@@ -156,12 +191,10 @@ class _Run:
 
     def __init__(self, resource: wayback_documents, destination: Path, settings: Settings
                  ) -> None:
-        from dmconf.fetch.http import HTTPFetcher
-
         self.resource = resource
         self.destination = destination
         self.settings = settings
-        self.fetcher = HTTPFetcher(settings)
+        self.fetcher = _fetcher(settings)
         self.progress_path = destination.with_name(f".{destination.name}.progress")
         target = resource.dataset
         self.dataset = (target.id or target.where) if target is not None else "(no dataset)"
@@ -303,7 +336,7 @@ class _Run:
                 raise _Unanswered(reason, exc.fields.get("status")) from None
             return unavailable(link, reason, exc.fields.get("status"), snapshot)
         try:
-            text = self._text(body)
+            text = self._text(body, self.page_max)
         except ValueError as exc:
             return unavailable(link, f"{snapshot}: {exc}", 200, snapshot)
         return {"link": link, "id": snapshot, "contents": text}
@@ -326,9 +359,9 @@ class _Run:
                 raise _Unanswered(str(exc).replace(url, asked), exc.fields.get("status")
                                   ) from None
             try:
-                answer = json.loads(bytes(body.data))
-            except ValueError:
-                raise _Unanswered(f"{asked}: the answer is not JSON") from None
+                answer = json.loads(_decoded(body, ANSWER_MAX))
+            except ValueError as exc:
+                raise _Unanswered(f"{asked}: the answer is not JSON ({exc})") from None
             snapshots = answer.get("archived_snapshots") if isinstance(answer, dict) else None
             if not isinstance(snapshots, dict):
                 raise _Unanswered(f"{asked}: the answer has no archived_snapshots object")
@@ -360,8 +393,9 @@ class _Run:
         return f"{SNAPSHOTS}{match[1]}id_/{match[2]}" if match else None
 
     @staticmethod
-    def _text(body: _Body) -> str:
+    def _text(body: _Body, limit: int) -> str:
         """The page as text, in its declared charset (UTF-8 if none); ValueError if it is not."""
+        data = _decoded(body, limit)
         found = CHARSET.search(body.content_type or "")
         charset = found[1] if found else "utf-8"
         try:
@@ -369,7 +403,7 @@ class _Run:
         except LookupError:
             raise ValueError(f"the page declares an unknown charset {charset!r}") from None
         try:
-            return bytes(body.data).decode(charset)
+            return data.decode(charset)
         except UnicodeDecodeError as exc:
             raise ValueError(f"the page is not {charset} text ({exc.reason} at byte "
                              f"{exc.start})") from None
