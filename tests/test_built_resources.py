@@ -43,7 +43,7 @@ from pathlib import Path
 
 from datamaestro.data import Base, File
 from datamaestro.definitions import Dataset, dataset
-from datamaestro.download import FileResource, FilesCopy, reference
+from datamaestro.download import FileResource, FilesCopy, Resource, reference
 from datamaestro.download.archive import TarDownloader
 from datamaestro.download.single import FileDownloader
 from experimaestro import Param
@@ -71,10 +71,25 @@ class line_count(FileResource):
 
     def _download(self, destination):
         # a file beside the output (as wayback_documents' progress), then half the output:
-        (destination.parent / ".count-progress").write_text("kept for a resume")
+        progress = destination.parent / ".count-progress"
+        if progress.exists() and os.environ.get("BUILT_LOG"):
+            with open(os.environ["BUILT_LOG"], "a") as out:
+                out.write("resumed\\n")
+        progress.write_text("kept for a resume")
+        assert not destination.exists()  # never a half-written output from an earlier run
         destination.write_text("half-written")  # then a failure or an interruption, maybe
         _hook()
         destination.write_text(f"{len(self.source.path.read_text().splitlines())}\\n")
+
+
+class older(Resource):
+    """datamaestro's older API (as lz4docstore_builder): download(force) writes
+    definition.datapath / varname, reading what it needs through closures."""
+
+    def download(self, force=False):
+        destination = self.definition.datapath / self.varname
+        destination.mkdir(exist_ok=True)
+        (destination / "done").write_text(Built.COUNT.path.read_text())
 
 
 class Counted(Base):
@@ -91,6 +106,7 @@ class Built(Dataset):
     DOCS = FileDownloader("docs.txt", "SERVER/docs.txt")
     COUNT = line_count(DOCS)
     FILES = FilesCopy(ARCHIVE, {"kept.txt": "sub/kept.txt"})
+    OLDER = older("older")
 
     def config(self) -> Counted:
         return Counted.C(docs=File.C(path=self.DOCS.path), count=File.C(path=self.COUNT.path),
@@ -161,8 +177,17 @@ def built(env, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return env
 
 
-def _runs(env) -> int:  # type: ignore[no-untyped-def]
-    return len(env.runs.read_text().splitlines()) if env.runs.exists() else 0
+def _runs(env, what: str = "count") -> int:  # type: ignore[no-untyped-def]
+    """How many times the code ran (or resumed what a failed run kept)."""
+    lines = env.runs.read_text().splitlines() if env.runs.exists() else []
+    return lines.count(what)
+
+
+def _kept(folder: Path) -> list[str]:
+    """The scratch folders kept to resume: never with a half-written output."""
+    kept = _leftovers(folder)
+    assert all(not (folder / name / "count.txt").exists() for name in kept), kept
+    return kept
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -182,9 +207,12 @@ def test_plugin_code_builds_after_its_inputs_and_the_result_is_recorded_and_veri
     assert count.inputs == ["docs.txt"] and count.params == {"source": {"resource": "docs.txt"}}
     files = definition.resources["FILES"].build
     assert files is not None and files.plugin == "dmconf" and files.inputs == ["archive"]
+    older = definition.resources["older"].build  # no declared input: what is written before
+    assert older is not None and older.inputs == ["archive", "docs.txt", "count.txt", "FILES"]
     data = dmconf.prepare(DATASET)
     assert data.count.path.read_text() == "2\n" and data.kept.path.read_text() == "kept\n"
     folder = built.folder(DATASET)
+    assert (folder / "older" / "done").read_text() == "2\n"
     recorded = DatasetState(folder).resources["count.txt"]
     assert recorded["unpack"] == "build" and _runs(built) == 1
     assert main(["verify", DATASET]) == 0
@@ -226,12 +254,12 @@ def test_plugin_code_raising_names_dataset_and_resource_keeps_nothing_and_is_ret
                        r"was kept, and preparing again builds it again"):
         dmconf.prepare(DATASET)
     folder = built.folder(DATASET)
-    assert not (folder / "count.txt").exists() and _leftovers(folder) == []
+    assert not (folder / "count.txt").exists() and len(_kept(folder)) == 1  # its progress
     assert "count.txt" not in DatasetState(folder).resources
     assert (folder / "docs.txt").exists()  # what was fetched stays: the next run has less to do
     fail.unlink()
     assert dmconf.prepare(DATASET).count.path.read_text() == "2\n"
-    assert _runs(built) == 2
+    assert (_runs(built), _runs(built, "resumed")) == (2, 1) and _leftovers(folder) == []
 
 
 def test_a_missing_input_stops_before_the_code_runs(built, server: FileServer) -> None:
@@ -310,9 +338,9 @@ def test_an_interrupted_build_leaves_nothing_half_written(built, tmp_path: Path,
             process.communicate()
     folder = built.folder(DATASET)
     assert process.returncode != 0 and not (folder / "count.txt").exists()
-    if sent == signal.SIGINT:  # the build's temporary is removed on the way out
-        assert "KeyboardInterrupt" in err and _leftovers(folder) == []
-    else:  # a killed process cannot: its half-written temporary waits for the next run
+    if sent == signal.SIGINT:  # the half-written output is removed on the way out
+        assert "KeyboardInterrupt" in err and len(_kept(folder)) == 1  # with its progress
+    else:  # a killed process cannot: the next run removes it, and resumes from its progress
         assert len(_leftovers(folder)) == 1
     assert dmconf.prepare(DATASET).count.path.read_text() == "2\n"
-    assert _leftovers(folder) == []
+    assert (_runs(built), _runs(built, "resumed")) == (2, 1) and _leftovers(folder) == []

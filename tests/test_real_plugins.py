@@ -402,32 +402,3 @@ def test_resources_built_by_the_plugins_code(
                    "a1,a2", "Counter",  # the store built by impact_index, read by the plugin
                    "Cells.", "1,3", "1,3"]  # query 5 is judged in train only: filtered out
     assert {r.path for r in server.log} == {"/lighton/corpus.parquet", "/beir/scifact.zip"}
-
-
-@pytest.mark.slow
-def test_lz4docstore_builder_of_the_real_ml_qrecc_content(plugins: Path, tmp_path: Path) -> None:
-    # lz4docstore_builder (datamaestro-text, its older download(force) API): the ir_datasets
-    # LZ4 store of com.github.apple.ml-qrecc.content, built from its wayback_documents
-    # resource, here a datamaestro:// one that the settings' mirrors: map to a file:// copy.
-    from dmconf.compat.datamaestro.download.wayback import wayback_documents
-
-    if callable(getattr(wayback_documents, "_download", None)):
-        pytest.skip("dmconf builds wayback_documents itself: its URLs come from "
-                    "com.github.apple.ml-qrecc, whose md5-pinned zip cannot be generated")
-    copies = tmp_path / "copies"
-    copies.mkdir()
-    (copies / "wayback.jsonl").write_bytes(_jsonl([{"id": "p1", "text": "A page."},
-                                                   {"id": "p2", "text": "Another page."}]))
-    out = _prepare_in_plugins(plugins, tmp_path, {
-        "datamaestro://wayback_documents/com.github.apple.ml-qrecc.content/":
-            copies.as_uri() + "/"}, """
-        import dmconf
-        qrecc = dmconf.prepare("com.github.apple.ml-qrecc.content")
-        # its type cannot open the store (LZ4JSONLDocumentStore has no data_cls, a bug of
-        # datamaestro-text 2026.4.22): read it as the type would, with ir_datasets
-        from ir_datasets.indices import PickleLz4FullStore
-        from dmconf_text.datasets.irds.data import SimpleJsonDocument
-        store = PickleLz4FullStore(qrecc.path, None, SimpleJsonDocument, "id", [])
-        print(type(qrecc).__name__, qrecc.path.name, store.get("p2").text, store.count())
-    """)
-    assert out == ["LZ4JSONLDocumentStore", "store", "Another", "page.", "2"]

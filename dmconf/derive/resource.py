@@ -8,11 +8,12 @@ resource is prepared like any other, in :func:`dmconf.preparation.prepared`:
 - its inputs (``build.inputs``: other resources of the dataset; ``build.datasets``: other
   datasets) are prepared first, as usual;
 - under the resource's own lock (the one a download takes: one build when many processes ask),
-  the code writes ``<key>`` in a scratch folder ``.<key>.<pid>@<host>.unpack``, removed when
-  the code raises or is interrupted, or by a later run if this process dies (anything else the
-  code writes beside its output goes with it); once it returns, its output is moved into place
-  and the state file records its key and digest, so ``verify`` checks it like any materialised
-  output;
+  the code writes ``<key>`` in a scratch folder ``.<key>.<pid>@<host>.unpack``; once it
+  returns, its output is moved into place and the state file records its key and digest, so
+  ``verify`` checks it like any materialised output. When the code raises or is interrupted,
+  its half-written output is removed; the scratch folder stays only if the code kept something
+  else there (a progress file), for the next run of the same build to resume (it is made that
+  run's, without output); a later run removes any other;
 - its key (:func:`build_key`) is the sha256 of the ``build`` block (code, plugin distribution
   and version, parameters) and of what its inputs' records say they hold: an input that
   changes builds it again.
@@ -47,6 +48,8 @@ __all__ = ["FORMAT", "build_key", "build_order", "build_resource", "builder_of"]
 log = logging.getLogger("dmconf")
 
 FORMAT = 1
+#: dmconf's note of the build a scratch folder is for (a resumed run checks it)
+MARK = ".dmconf-build"
 #: Python modules whose pip name differs from the module's (what the error tells to install)
 PIP_NAMES = {"impact_index": "impact-index", "ir_datasets": "ir-datasets", "yaml": "pyyaml",
              "sklearn": "scikit-learn", "PIL": "pillow"}
@@ -129,7 +132,7 @@ def _catalogued(definition: DatasetDefinition, key: str, settings: Settings | No
 def build_resource(job: Job, key: str, resource: Resource) -> None:
     """Build one resource into ``folder/key`` under the resource's lock (see the module)."""
     from dmconf.checksum import file_sha256, tree_sha256
-    from dmconf.fetch.download import reclaim, remove_path, temp_path
+    from dmconf.fetch.download import remove_path, temp_path
     from dmconf.lock import locked
     from dmconf.materialise import _move_into_place, storage
     from dmconf.preparation import prepare
@@ -150,10 +153,12 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
         if state.has(key, resource):
             return  # another process built it while this one waited
         _check_inputs(definition, key, resource, state)
-        reclaim(folder, key)  # a killed build's scratch folder
+        wanted = build_key(key, resource, state)
         scratch = temp_path(folder, key, "unpack")
-        remove_path(scratch)
-        os.mkdir(scratch)  # the code's own: what it writes beside its output goes with it
+        _resume(folder, key, scratch, wanted)  # what a failed run of this build kept
+        if not scratch.is_dir():
+            os.mkdir(scratch)  # the code's own: what it writes beside its output stays in it
+            (scratch / MARK).write_text(wanted)
         target = scratch / key
         try:
             log.info("%s: building %s (%s)", definition.id, key, _code(resource))
@@ -164,13 +169,45 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
                     f"returned without writing it; nothing was kept",
                     dataset=definition.id, resource=key)
             digest = tree_sha256(target) if target.is_dir() else file_sha256(target)
-            state = DatasetState(folder)
             if _move_into_place(target, folder / key, key, resource):
-                DatasetState(folder, job.locking).record(
-                    key, build_key(key, resource, state), digest, "build")
-        finally:
+                DatasetState(folder, job.locking).record(key, wanted, digest, "build")
             remove_path(scratch)
+        finally:
+            remove_path(target)  # never a half-written output
+            if scratch.is_dir() and {e.name for e in os.scandir(scratch)} <= {MARK}:
+                remove_path(scratch)  # kept only with what the code keeps to resume
     log.info("%s: %s built (%s)", definition.id, key, folder / key)
+
+
+def _resume(folder: Path, key: str, scratch: Path, wanted: str) -> None:
+    """Clean the scratch folders that gone runs left (killed, or failed in this process);
+    make the newest of the same build (same key) ours, without its half-written output, so
+    that code keeping its progress beside its output (as ``wayback_documents`` does) resumes."""
+    from dmconf.fetch.download import LEFTOVER, gone, remove_path
+
+    found = []
+    for entry in os.scandir(folder):
+        match = LEFTOVER.fullmatch(entry.name[len(key) + 2:]) if entry.name.startswith(
+            f".{key}.") else None
+        path = Path(entry.path)
+        if match is None or match[3] != "unpack" or not gone(int(match[1]), match[2], path):
+            continue
+        try:
+            same = entry.is_dir(follow_symlinks=False) and (path / MARK).read_text() == wanted
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if same:
+            found.append((entry.stat(follow_symlinks=False).st_mtime, path))
+        else:
+            remove_path(path)
+    found.sort(reverse=True)
+    for number, (_, path) in enumerate(found):
+        if number == 0:
+            if path != scratch:
+                os.replace(path, scratch)
+            remove_path(scratch / key)
+        else:
+            remove_path(path)
 
 
 def _check_inputs(definition: DatasetDefinition, key: str, resource: Resource,
