@@ -263,6 +263,12 @@ def _info(args: argparse.Namespace) -> None:
     ]
     for key, resource in definition.resources.items():
         size = _size_with_bytes(resource.size)
+        if resource.build is not None:
+            build = resource.build
+            lines += [f"  {key}: built by {build.code} ({build.plugin} {build.version})",
+                      *([f"    from   {', '.join(build.inputs)}"] if build.inputs else []),
+                      *([f"    reads  {', '.join(build.datasets)}"] if build.datasets else [])]
+            continue
         lines.append(f"  {key}: {size}, unpack {resource.unpack}")
         lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
         if resource.manual:

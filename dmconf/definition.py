@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dmconf.derive.spec import Derive
+from dmconf.derive.spec import Build, Derive
 from dmconf.errors import DefinitionError, describe_validation
 from dmconf.ids import ID_PATTERN
 from dmconf.selection import Preset
@@ -101,6 +101,10 @@ class Resource(BaseModel):
         default=None,
         description="for hf:// URLs, the commit (40 hexadecimal characters) the file is read at",
     )
+    build: Build | None = Field(
+        default=None, description="instead of url: the resource is built by the code of the "
+        "installed plugin whose Python module defines the dataset (a document store...), after "
+        "the resources it reads (see dmconf.derive.resource)")
 
     @field_validator("revision")
     @classmethod
@@ -132,6 +136,14 @@ class Resource(BaseModel):
 
     @model_validator(mode="after")
     def _url_or_manual(self) -> Resource:
+        if self.build is not None:
+            fetched = [name for name in ("url", "manual", "sha256", "md5", "size", "revision")
+                       if getattr(self, name) is not None]
+            fetched += [name for name in ("mirrors", "lines", "unwrap") if getattr(self, name)]
+            if fetched or self.unpack != "none":
+                raise ValueError("a resource with `build` is made, not downloaded: leave out "
+                                 f"{', '.join(fetched or ['unpack'])}")
+            return self
         if self.manual is None:
             if self.url is None:
                 raise ValueError("give `url` (or `manual` instructions with a `filename`)")
@@ -196,8 +208,10 @@ class Resource(BaseModel):
 
     @property
     def origin(self) -> str:
-        """Where the file comes from, for lock files and messages: the URL, or
-        ``manual:FILENAME``."""
+        """Where the file comes from, for lock files and messages: the URL,
+        ``manual:FILENAME`` or ``build:CODE``."""
+        if self.build is not None:
+            return f"build:{self.build.code}"
         return self.url or f"manual:{self.filename}"
 
     @property
@@ -219,7 +233,7 @@ class Resource(BaseModel):
     @property
     def as_downloaded(self) -> bool:
         """Whether the materialised file is the downloaded bytes (no unpacking, no lines)."""
-        return self.unpack == "none" and not self.lines
+        return self.unpack == "none" and not self.lines and self.build is None
 
     @property
     def unpacking(self) -> str:
@@ -302,6 +316,9 @@ class DatasetDefinition(BaseModel):
     _source: str | None = PrivateAttr(default=None)
     # A derived dataset's key (dmconf.derive.key), once computed against a catalogue.
     _derived_key: str | None = PrivateAttr(default=None)
+    # Resource key -> the code that builds it (``build:``), attached only by the plugin's Python
+    # module that defines the dataset: never read from a file (dmconf.derive.resource).
+    _builders: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -317,6 +334,32 @@ class DatasetDefinition(BaseModel):
         if self.derive is not None and self.resources:
             raise ValueError("a definition has `resources:` (to download) or `derive:` (to make "
                              "from other datasets), not both")
+        return self
+
+    @model_validator(mode="after")
+    def _built_from_resources(self) -> DatasetDefinition:
+        """A built resource reads other resources of the dataset, never itself through a
+        cycle (each is built after its inputs)."""
+        built = {k: r.build.inputs for k, r in self.resources.items() if r.build is not None}
+        for key, inputs in built.items():
+            unknown = [i for i in inputs if i not in self.resources or i == key]
+            if unknown:
+                raise ValueError(f"resources.{key}.build.inputs: {', '.join(unknown)} is not "
+                                 "another resource of this dataset")
+        seen: set[str] = set()
+
+        def visit(key: str, path: tuple[str, ...]) -> None:
+            if key in path:
+                raise ValueError("resources built from each other form a cycle: "
+                                 + " -> ".join([*path[path.index(key):], key]))
+            if key in seen:
+                return
+            for other in built.get(key, []):
+                visit(other, (*path, key))
+            seen.add(key)
+
+        for key in built:
+            visit(key, ())
         return self
 
     @field_validator("type")
@@ -479,6 +522,7 @@ class DatasetDefinition(BaseModel):
                     **({"md5": r.md5} if r.md5 else {}),
                     **({"lines": [s.model_dump(exclude_none=True) for s in r.lines]}
                        if r.lines else {}), **({"unwrap": True} if r.unwrap else {}),
+                    **({"build": r.build.model_dump()} if r.build else {}),
                 }
                 for key, r in sorted(self.resources.items())
             },

@@ -314,7 +314,8 @@ class NotPrepared(DmconfError, FileNotFoundError):
 
 
 class StepFailed(DmconfError, RuntimeError):
-    """The step of a derived dataset raised; its temporary output was removed, nothing adopted."""
+    """The step of a derived dataset (or the plugin code building a resource) raised; its
+    temporary output was removed, nothing adopted."""
 
 
 class AgreementRequired(DmconfError, PermissionError):

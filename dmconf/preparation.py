@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from dmconf.catalog import Catalog
-from dmconf.definition import DatasetDefinition
+from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import (
     DefinitionError,
 )
@@ -127,7 +127,11 @@ def prepared(
         job = Job(definition, folder, settings)
         state = DatasetState(folder)
         for key, resource in definition.resources.items():
-            if not state.has(key, resource):
+            if resource.build is not None:
+                from dmconf.derive.resource import builder_of
+
+                builder_of(definition, key, settings)  # a file's: refused before downloads
+            elif not state.has(key, resource):
                 usable_urls(job, key, resource)  # offline: fail before touching the disk
         with storage(definition.id, folder), group_shared(settings):
             make_folders(folder, settings)
@@ -135,8 +139,9 @@ def prepared(
             with _id_locked(settings, definition, exclusive=False):
                 state = DatasetState(folder)  # an `rm` may have run while this one waited
                 missing = {k: r for k, r in definition.resources.items() if not state.has(k, r)}
-                run_all(missing, settings.parallel, lambda k, r: materialise(job, k, r),
-                         job.cancel)
+                run_all({k: r for k, r in missing.items() if r.build is None},
+                        settings.parallel, lambda k, r: materialise(job, k, r), job.cancel)
+                _build_missing(job, missing)
                 # A type whose data another tool downloads (ir_datasets) does it here, once.
                 download = getattr(typed, "dmconf_download", None)
                 if callable(download):
@@ -147,6 +152,17 @@ def prepared(
     else:
         check_paths(definition, folder, typed)
     return answer
+
+
+def _build_missing(job: Job, missing: dict[str, Resource]) -> None:
+    """The resources built by code, once the ones they read are in place (in order)."""
+    from dmconf.derive.resource import build_order, build_resource
+
+    resources = job.definition.resources
+    for key in build_order(resources):
+        state = DatasetState(job.folder)
+        if key in missing or not state.has(key, resources[key]):  # an input was rebuilt
+            build_resource(job, key, resources[key])
 
 
 def _id_locked(

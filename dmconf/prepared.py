@@ -53,6 +53,9 @@ def verify(definition: DatasetDefinition, settings: Settings) -> dict[str, str]:
             problems[key] = f"missing ({path})"
         elif resource.sha256 is not None and recorded.get("sha256") != resource.sha256:
             problems[key] = "the definition's sha256 changed since it was prepared"
+        elif resource.build is not None and not state.has(key, resource):
+            problems[key] = (f"built from other inputs than those now in place; `dmconf "
+                             f"prepare {definition.id}` builds it again")
         elif not resource.as_downloaded and "materialised" not in recorded:
             problems[key] = "prepared by an older dmconf, which recorded no digest of it"
         else:

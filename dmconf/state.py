@@ -83,8 +83,13 @@ class DatasetState:
         return True
 
     def has(self, key: str, resource: Resource) -> bool:
-        """Whether a resource is in place and was verified against its current checksum."""
+        """Whether a resource is in place and was verified against its current checksum (a
+        built one: built from what its inputs now hold, :mod:`dmconf.derive.resource`)."""
         recorded = self.resources.get(key, {}).get("sha256")
+        if resource.build is not None:
+            from dmconf.derive.resource import build_key
+
+            return recorded == build_key(key, resource, self) and self.present(key)
         return (
             recorded is not None
             and (resource.sha256 is None or recorded == resource.sha256)

@@ -333,3 +333,72 @@ def test_ported_trec_types_are_the_catalogues_ir_types(plugins: Path, tmp_path: 
               list(qrels.iter()) == list(catalogue.iter()))
     """)
     assert out == ["dmconf_text.data.ir.trec", "True", "True", "True", "True", "True"]
+
+
+def _parquet(rows: list[dict[str, str]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer)
+    return buffer.getvalue()
+
+
+def _jsonl(rows: list[dict[str, str]]) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+@pytest.mark.slow
+def test_resources_built_by_the_plugins_code(
+    plugins: Path, tmp_path: Path, server: FileServer
+) -> None:
+    # The plugins' own code builds these, once their inputs are prepared (a `build:` entry):
+    # - docstore_builder (datamaestro-ir): ai.lighton.beir_decontaminated.arguana.documents, an
+    #   impact_index store from a Parquet corpus (first without impact_index: the error names
+    #   the pip command, nothing is kept, the next prepare builds it);
+    # - docstore_builder, FilesCopy and beir_judged_qids: org.beir.scifact.test, whose
+    #   collection (org.beir.scifact.collection) unpacks the BEIR zip, builds its store, copies
+    #   the queries and qrels out and writes the judged query ids its topics are filtered by.
+    server.files["lighton/corpus.parquet"] = _parquet([
+        {"_id": "a1", "title": "Argument", "text": "Cats are better."},
+        {"_id": "a2", "title": "Counter", "text": "Dogs are better."}])
+    server.files["beir/scifact.zip"] = _zip({
+        "scifact/corpus.jsonl": _jsonl([{"_id": "4983", "title": "Microstructural", "text": "..."},
+                                        {"_id": "5836", "title": "Induction", "text": "Cells."}]),
+        "scifact/queries.jsonl": _jsonl([{"_id": "1", "text": "0-dimensional biomaterials"},
+                                         {"_id": "3", "text": "1 in 5 million"},
+                                         {"_id": "5", "text": "never judged in test"}]),
+        "scifact/qrels/train.tsv": b"query-id\tcorpus-id\tscore\n5\t4983\t1\n",
+        "scifact/qrels/test.tsv": b"query-id\tcorpus-id\tscore\n1\t4983\t1\n3\t5836\t1\n",
+    })
+    out = _prepare_in_plugins(plugins, tmp_path, {
+        "https://huggingface.co/datasets/lightonai/arguana-decontaminated/resolve/main/":
+            server.url("lighton/"),
+        "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/": server.url("beir/"),
+        }, """
+        import os, sys, dmconf
+        from dmconf.errors import StepFailed
+        from dmconf.settings import load_settings
+        lighton = "ai.lighton.beir_decontaminated.arguana.documents"
+        print(*(r.build.code.rsplit(":")[1] for r in dmconf.find(lighton).resources.values()
+                if r.build))
+        folder = load_settings().dataset_folder(dmconf.find(lighton))
+        sys.modules["impact_index"] = None  # as if it were not installed
+        try:
+            dmconf.prepare(lighton)
+        except StepFailed as exc:
+            print(exc.dataset == lighton, exc.resource, "`pip install impact-index`" in str(exc),
+                  ",".join(sorted(n for n in os.listdir(folder) if not n.endswith(".lock")
+                                  and not n.startswith(".dmconf-"))))
+        del sys.modules["impact_index"]
+        docs = dmconf.prepare(lighton)
+        print(",".join(d["id"] for d in docs.iter()), docs.document_ext("a2")["text_item"].title)
+        scifact = dmconf.prepare("org.beir.scifact.test")
+        print(scifact.documents.document_ext("5836")["text_item"].body,
+              ",".join(sorted(t["id"] for t in scifact.topics.iter())),
+              ",".join(sorted(a.topic_id for a in scifact.assessments.iter())))
+    """)
+    assert out == ["docstore_builder", "True", "STORE", "True", "corpus.parquet",  # no STORE
+                   "a1,a2", "Counter",  # the store built by impact_index, read by the plugin
+                   "Cells.", "1,3", "1,3"]  # query 5 is judged in train only: filtered out
+    assert {r.path for r in server.log} == {"/lighton/corpus.parquet", "/beir/scifact.zip"}

@@ -45,6 +45,7 @@ class ResourceConfig:
     max_ratio: Optional[float] = None  # noqa: UP045
     max_members: Optional[int] = None  # noqa: UP045
     revision: Optional[str] = None  # noqa: UP045 (hf:// URLs: the commit)
+    build: Optional[Dict[str, Any]] = None  # noqa: UP006,UP045 (built by the plugin's code)
 
 
 @dataclass

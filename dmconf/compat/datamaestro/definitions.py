@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from dmconf.compat.datamaestro import ids
+from dmconf.compat.datamaestro import building, ids
 from dmconf.compat.experimaestro import Meta, Option, Param
 from dmconf.definition import DatasetDefinition, Resource
 from dmconf.errors import DefinitionError
@@ -69,6 +69,7 @@ class Download:
     varname: str
     resource: Resource | DefinitionError | None  # None: not fetched (a reference)
     placeholder: Any
+    origin: Any = None  # the resource object that gave it
 
 
 class PythonDataset:
@@ -161,7 +162,7 @@ class PythonDataset:
             "id": the_id, "name": name, "description": description, "url": self.url,
             "tags": [*self.tags, *(t for t in tags if t not in self.tags)],
             "tasks": [*self.tasks, *(t for t in tasks if t not in self.tasks)],
-            "resources": {d.key: _checked(d.resource) for d in self.downloads if d.resource},
+            "resources": self._resources(the_id),
             "type": type_name(type(root)),
             "data": data,
         }
@@ -169,7 +170,28 @@ class PythonDataset:
             values["terms"] = "\n\n".join(self.agreements)
         if self.linked:
             values["derive"] = self._derive(the_id, bool(values["resources"]))
-        return DatasetDefinition.from_mapping(values, dataset_id=the_id, source=self.where)
+        definition = DatasetDefinition.from_mapping(values, dataset_id=the_id, source=self.where)
+        # the code of resources built by code (dmconf.derive.resource): attached here only
+        definition._builders = {d.key: building.builder(d.origin) for d in self.downloads
+                                if building.builds(type(d.origin))
+                                and d.key in definition.resources}
+        return definition
+
+    def _resources(self, dataset_id: str) -> dict[str, Resource]:
+        """The ``resources`` entries; one built by code that declares no dependency (it reads
+        them through closures) is built after every resource written before it (a dataset it
+        reads through a ``reference`` is prepared when the code asks for it)."""
+        ordered = self.downloads[::-1] if isinstance(self, ClassDataset) else self.downloads
+        resources: dict[str, Resource] = {}
+        for download in ordered:
+            found = _checked(download.resource)
+            if found is None:
+                continue
+            origin = download.origin
+            if building.builds(type(origin)) and building.closure_style(origin):
+                found = origin.built(dataset_id, list(resources), [])
+            resources[download.key] = found
+        return {d.key: resources[d.key] for d in self.downloads if d.key in resources}
 
     def _derive(self, dataset_id: str, resources: bool) -> dict[str, Any]:
         """The ``derive:`` block of a dataset made of others (one ``links(...)``)."""

@@ -132,8 +132,9 @@ def _unpacked(source: str, scratch: Path) -> Path:
     return scratch
 
 
-def _requirements(root: Path) -> tuple[str, list[str]]:
-    """The distribution's name and its requirements other than datamaestro and experimaestro."""
+def _requirements(root: Path) -> tuple[str, str, list[str]]:
+    """The distribution's name, version and requirements other than datamaestro and
+    experimaestro (the version is kept: it names the plugin code that builds resources)."""
     from email.parser import Parser
 
     for candidate in [root / "PKG-INFO", *root.glob("*.dist-info/METADATA")]:
@@ -143,8 +144,8 @@ def _requirements(root: Path) -> tuple[str, list[str]]:
                 r for r in info.get_all("Requires-Dist") or []
                 if "extra ==" not in r and not re.match(r"(datamaestro|experimaestro)\b", r)
             ]
-            return str(info["Name"]), requires
-    return root.name, []
+            return str(info["Name"]), str(info["Version"] or "0.0.0"), requires
+    return root.name, "0.0.0", []
 
 
 def port(source: str, out: Path) -> PortResult:
@@ -156,7 +157,7 @@ def port(source: str, out: Path) -> PortResult:
             raise DmconfError(
                 f"{source}: no datamaestro_* package found (a folder with __init__.py)"
             )
-        name, requires = _requirements(root)
+        name, version, requires = _requirements(root)
         project_name = "dmconf-" + re.sub(r"^datamaestro[-_]?", "", name.lower()).replace("_", "-")
         project = out / project_name
         if project.exists():
@@ -168,7 +169,7 @@ def port(source: str, out: Path) -> PortResult:
             _copy_package(package, project / "src" / new_name, problems)
             if (package / "config").is_dir():
                 entry_points.append(f'{new_name[7:]} = "{new_name}.config"')
-        _write_project(project, project_name, requires, entry_points)
+        _write_project(project, project_name, version, requires, entry_points)
         report = "\n".join(f"- {p}" for p in problems) or "Nothing: every module was rewritten."
         (project / "PORT-REPORT.md").write_text(
             f"# Port of {source}\n\nWhat `dmconf port` could not rewrite:\n\n{report}\n", "utf-8"
@@ -199,7 +200,7 @@ def _copy_package(package: Path, target: Path, problems: list[str]) -> None:
 
 
 def _write_project(
-    project: Path, name: str, requires: list[str], entry_points: list[str]
+    project: Path, name: str, version: str, requires: list[str], entry_points: list[str]
 ) -> None:
     dependencies = ", ".join(f'"{r}"' for r in ["dmconf", *requires])
     project.mkdir(parents=True, exist_ok=True)
@@ -211,7 +212,7 @@ build-backend = "hatchling.build"
 
 [project]
 name = "{name}"
-version = "0.0.0"
+version = "{version}"
 requires-python = ">=3.10"
 dependencies = [{dependencies}]
 

@@ -7,9 +7,11 @@ function the resource's path; as a class attribute of a ``Dataset`` its ``path``
 
 :class:`Downloader` resources are fetched by dmconf (:mod:`.single`, :mod:`.archive`, a
 ``linkfolder`` of :mod:`.links`, one file of :mod:`.huggingface`); ``links`` makes the dataset a
-derived one (:mod:`.links`); ``Replace``/``Filter`` transforms become ``lines`` steps. The
-others run plugin code that dmconf does not run (building a document store, other transforms,
-the Wayback Machine): they keep their place in the definition with a
+derived one (:mod:`.links`); ``Replace``/``Filter`` transforms become ``lines`` steps. A
+resource whose class defines datamaestro's ``_download(destination)`` (a document store
+builder, :class:`FilesCopy`...) is built by that code once the resources it reads are prepared
+(a ``build:`` entry, :mod:`dmconf.compat.datamaestro.building`). The others (other transforms,
+whole Hugging Face repositories) keep their place in the definition with a
 ``datamaestro://KIND/ID/KEY`` URL, which the settings' ``mirrors:`` can map to a ``file://``
 copy; without one, preparing says so.
 """
@@ -53,15 +55,50 @@ class Resource:
 
     @property
     def path(self) -> Path:
-        """Its path, relative to the dataset's folder."""
-        return Path(self.key)
+        """Its path, relative to the dataset's folder (absolute while dmconf builds one of
+        the dataset's resources)."""
+        from dmconf.compat.datamaestro.building import located
+
+        return located(self, Path(self.key))
+
+    @property
+    def definition(self) -> Any:
+        """datamaestro's dataset, for ``definition.datapath``: only while it is built."""
+        from types import SimpleNamespace
+
+        from dmconf.compat.datamaestro.building import datapath
+
+        return SimpleNamespace(datapath=datapath(self))
 
     def prepare(self) -> Any:
         return self.path
 
     def model(self, dataset_id: str) -> ResourceModel | None:
-        """The ``resources`` entry; by default, a resource that only datamaestro can build."""
+        """The ``resources`` entry: built by its code when it has some, else a resource only
+        datamaestro can make (a ``datamaestro://`` URL)."""
+        from dmconf.compat.datamaestro.building import builds
+
+        if builds(type(self)):
+            return self.built(dataset_id, [d.name for d in self._dependencies
+                                           if not isinstance(d, reference) and d.name], [])
         return ResourceModel(url=f"datamaestro://{type(self).__name__}/{dataset_id}/{self.key}")
+
+    def built(self, dataset_id: str, inputs: list[str], datasets: list[str]) -> ResourceModel:
+        """The ``build:`` entry of a resource made by its code, reading ``inputs`` (other
+        resources) and ``datasets``."""
+        from pydantic import ValidationError
+
+        from dmconf.compat.datamaestro.building import block
+        from dmconf.errors import describe_validation
+
+        datasets = [*datasets, *(d.target().id or d.target().where for d in self._dependencies
+                                 if isinstance(d, reference))]
+        try:
+            return ResourceModel(build=block(self, inputs, datasets))
+        except ValidationError as exc:
+            raise DefinitionError(f"{type(self).__name__}({self.key!r}): "
+                                  f"{describe_validation(exc.errors())}", dataset=dataset_id
+                                  ) from None
 
     def _placeholder(self) -> Any:
         return self.prepare
@@ -74,7 +111,7 @@ class Resource:
             if not lazy:
                 raise
             model = exc  # a class attribute: reported when this dataset is built, not on import
-        target.add_download(Download(self.key, self.varname, model, self._placeholder()))
+        target.add_download(Download(self.key, self.varname, model, self._placeholder(), self))
 
     def bind_to_class(self, name: str, target: PythonDataset) -> None:
         """A class attribute of a ``Dataset``: named after the attribute unless named."""
@@ -105,12 +142,31 @@ class FolderResource(Resource):
 
 
 class FilesCopy(FolderResource):
-    """Files copied out of another resource's folder (built by datamaestro)."""
+    """Files copied out of another resource's folder: ``FilesCopy(ARCHIVE, {"test.tsv":
+    "qrels/test.tsv"})`` is a folder holding ``test.tsv``, a copy of ``qrels/test.tsv`` of the
+    folder ``ARCHIVE`` (built by dmconf once ``ARCHIVE`` is prepared)."""
+
+    build_version = 1
 
     def __init__(self, source: Resource, files: dict[str, str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source = source
         self.files = dict(files)
+        self._dependencies.append(source)
+
+    def _download(self, destination: Path) -> None:
+        import os
+        import shutil
+
+        root = os.path.realpath(self.source.path)
+        for name, relative in self.files.items():
+            source = os.path.realpath(os.path.join(root, relative))
+            target = destination / name
+            if os.path.commonpath([root, source]) != root or not os.path.isfile(source):
+                raise FileNotFoundError(f"{relative!r} is not a file of {self.source.name}")
+            if os.path.dirname(os.path.normpath(name)) or name in (".", ".."):
+                raise ValueError(f"{name!r} must be a plain file name")
+            shutil.copyfile(source, target)
 
 
 class Downloader(FileResource):
@@ -134,7 +190,9 @@ class Downloader(FileResource):
 
     @property
     def path(self) -> Path:
-        return self.placeholder
+        from dmconf.compat.datamaestro.building import located
+
+        return located(self, self.placeholder)
 
     def model(self, dataset_id: str) -> ResourceModel:
         from dmconf.definition import KEY_PATTERN
@@ -189,9 +247,13 @@ class reference(Resource):  # datamaestro's spelling
         return found
 
     def prepare(self) -> Any:
+        from dmconf.compat.datamaestro.building import prepared_reference
         from dmconf.compat.datamaestro.references import mark
 
         target = self.target()
+        prepared = prepared_reference(self, target.id or target.where)  # while built
+        if prepared is not None:
+            return prepared
         return mark(target.data_object(), target.id or target.where)
 
     config = prepare  # datamaestro's other name for it
