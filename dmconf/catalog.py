@@ -15,22 +15,22 @@ is used, one warning names it and the place it hides, and :meth:`Catalog.places`
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
-from dmconf.settings import Settings, load_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue need neither
+    from importlib.metadata import EntryPoint
+
     from dmconf.catalog_index import RootIndex
     from dmconf.definition import DatasetDefinition
+    from dmconf.settings import Settings
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 
@@ -95,6 +95,7 @@ class Entry:
         definition = load_definition_file(self.path, self.id)
         if definition.croissant is not None:  # every user of an id sees the files it names
             from dmconf.croissant.resolve import resolve_croissant
+            from dmconf.settings import load_settings
 
             definition = resolve_croissant(definition, load_settings())
         return definition
@@ -159,6 +160,7 @@ def _plugin_roots(
 ) -> Iterator[Root]:
     """The roots of ``dmconf.catalogs`` plugins; a broken one is reported and skipped."""
     import importlib.util
+    from importlib.metadata import entry_points
 
     installed = installed if installed is not None else entry_points()
     for ep in installed.select(group=CATALOG_GROUP):
@@ -224,6 +226,10 @@ class Catalog:
     ) -> Catalog:
         """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
         bundled catalogue; ``on_problem`` hears of what is skipped (default: the log)."""
+        from importlib.metadata import entry_points
+
+        from dmconf.settings import load_settings
+
         settings = settings or load_settings()
         roots = [
             Root(p, "catalogue root (DMCONF_CATALOG or settings)", USER) for p in settings.catalogs
@@ -366,6 +372,8 @@ class Catalog:
             dataset_id = parse_ref(dataset_id).id
         if dataset_id in self._located:
             return self._entry(dataset_id)
+        import difflib
+
         close = difflib.get_close_matches(dataset_id, self._located, n=3, cutoff=0.6)
         if not close:
             tail = dataset_id.rsplit(".", 1)[-1].lower()

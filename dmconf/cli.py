@@ -6,19 +6,16 @@ and exit non-zero; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
-import logging
 import sys
-import textwrap
-import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmconf import __version__
 from dmconf.errors import DefinitionError, DmconfError, SettingsError
+
+if TYPE_CHECKING:  # imported when used: `prepare` of a prepared dataset answers before them
+    import argparse
+    import contextlib
 
 
 class CheckFailed(DmconfError):
@@ -32,6 +29,17 @@ EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The parser, with every command."""
+    return _build(None)[0]
+
+
+def _build(wanted: str | None) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser with every command's sub-parser, or (``wanted``) with that one's only: the
+    others' arguments are not built (a command's start-up is part of its time). Returns the
+    parser and the names of every command."""
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(
         prog="dmconf",
         description="Find, download, verify and describe datasets by their qualified id.",
@@ -39,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dmconf {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _Commands(
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), wanted)
 
     search = commands.add_parser("search", help="ids matching words (and tags, tasks)")
     search.add_argument("query", nargs="*", help="words to find (tag:X and task:X also work)")
@@ -128,7 +137,29 @@ def _parser() -> argparse.ArgumentParser:
     from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
 
     add_commands(commands)
-    return parser
+    return parser, commands.names
+
+
+class _Commands:
+    """The sub-parsers action, making the parser of the command being run only (all of them
+    when ``wanted`` is None: for help and usage errors)."""
+
+    def __init__(self, action: Any, wanted: str | None) -> None:
+        self._action, self._wanted = action, wanted
+        self.names: list[str] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        self.names.append(name)
+        if self._wanted is None or name == self._wanted:
+            return self._action.add_parser(name, **kwargs)
+        return _Unused()
+
+
+class _Unused:
+    """Stands for the parser of a command not being run: every call is ignored."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
 
 
 def _accept(args: argparse.Namespace) -> None:
@@ -154,6 +185,8 @@ def _add_file(args: argparse.Namespace) -> None:
 
 
 def _port(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.compat.datamaestro.port import port
 
     result = port(args.source, args.out)
@@ -167,19 +200,23 @@ def _out(text: str) -> None:
 
 
 def _search(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
+    import json
 
-    catalog = Catalog.from_settings()
+    from dmconf.catalog_note import noted_catalog, remember
+
+    catalog = noted_catalog()
     ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
                          licenses=args.license)
+    described = catalog.described(ids) if args.json or args.long else []
+    remember(catalog)
     if args.json:
-        rows = [{"id": i, **meta} for i, meta in catalog.described(ids)]
+        rows = [{"id": i, **meta} for i, meta in described]
         # Search reads a definition's fields unvalidated: YAML may give a date, printed as text.
         _out(json.dumps(rows, indent=2, default=str))
     elif args.long:
         from dmconf.progress import human_size
 
-        for dataset_id, meta in catalog.described(ids):
+        for dataset_id, meta in described:
             size = meta.get("download_size")
             splits = meta.get("splits")
             splits = splits if isinstance(splits, dict) else {}
@@ -194,31 +231,49 @@ def _search(args: argparse.Namespace) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
+    import json
 
-    ids = Catalog.from_settings().ids()
+    from dmconf.catalog_note import noted_catalog, remember
+
+    catalog = noted_catalog()
+    ids = catalog.ids()
+    remember(catalog)
     _out(json.dumps(ids, indent=2) if args.json else "\n".join(ids))
 
 
 def _info(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
+    import textwrap
+    import time
+
+    from dmconf.info_note import recall_info, remember_info
+
+    form = "json" if args.json else "yaml" if args.yaml else "bibtex" if args.bibtex else "text"
+    noted = recall_info(args.id, form)
+    if noted is not None:  # nothing it depends on changed (dmconf.catalog_note)
+        _out(noted)
+        return
+    from dmconf.catalog_note import noted_catalog, remember
     from dmconf.settings import load_settings
     from dmconf.state import DatasetState
 
+    started = time.time_ns()
     settings = load_settings()
-    catalog = Catalog.from_settings(settings)
+    catalog = noted_catalog()
     definition = catalog.find(args.id)
+    remember(catalog)
     hidden = [entry.location for entry in catalog.places(args.id)[1:]]
-    if args.json:
-        _out(definition.model_dump_json(indent=2))
-        return
-    if args.yaml:
-        _out(definition.to_yaml().rstrip("\n"))
-        return
-    if args.bibtex:
-        if not definition.citation:
+    if form != "text":
+        if form == "json":
+            text = definition.model_dump_json(indent=2)
+        elif form == "yaml":
+            text = definition.to_yaml().rstrip("\n")
+        elif not definition.citation:
             raise DefinitionError("has no citation to print", dataset=definition.id)
-        _out(definition.citation.rstrip("\n"))
+        else:
+            text = definition.citation.rstrip("\n")
+        _out(text)
+        if definition.croissant is None:
+            remember_info(args.id, form, catalog, [text], started=started)
         return
     folder = settings.dataset_folder(definition)
     prepared = DatasetState(folder).is_prepared(definition)
@@ -240,6 +295,9 @@ def _info(args: argparse.Namespace) -> None:
         f"type:      {definition.type or f'from {definition.croissant}'}",
         f"defined:   {definition.source}",
         *(f"hides:     {place}" for place in hidden),
+    ]
+    at = len(lines)
+    lines += [
         f"prepared:  {'yes' if prepared else 'no'} ({folder})",
         f"hydra:     {settings.hydra_group}={definition.id}"
         if settings.hydra_group
@@ -272,6 +330,9 @@ def _info(args: argparse.Namespace) -> None:
             lines.append(f"    url    {resource.url}")
         lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
     _out("\n".join(lines))
+    if definition.croissant is None:
+        state = (at, folder, definition.content_digest(), list(definition.resources))
+        remember_info(args.id, form, catalog, lines, started=started, prepared=state)
 
 
 def _declared(definition: Any) -> list[str]:
@@ -320,6 +381,8 @@ def _size_with_bytes(size: int | None) -> str:
 
 
 def _prepare(args: argparse.Namespace) -> None:
+    import time
+
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepared
     from dmconf.settings import load_settings
@@ -371,12 +434,37 @@ def _warm_prepare(argv: Sequence[str]) -> int | None:
     return 0
 
 
+def _warm_info(argv: Sequence[str]) -> int | None:
+    """``dmconf [-q] info ID [--json|--yaml|--bibtex]`` when nothing it depends on changed
+    since it was printed: the text printed then, without argparse, the settings, the catalogue
+    or the models (see :mod:`dmconf.info_note`)."""
+    words = list(argv)
+    while words and words[0] in ("-q", "--quiet"):
+        words.pop(0)
+    forms = {"--json": "json", "--yaml": "yaml", "--bibtex": "bibtex"}
+    options = [w for w in words[1:] if w.startswith("-")]
+    names = [w for w in words[1:] if not w.startswith("-")]
+    if words[:1] != ["info"] or len(names) != 1 or len(options) > 1 or not set(options) <= set(
+            forms):
+        return None
+    from dmconf.info_note import recall_info
+
+    text = recall_info(names[0], forms[options[0]] if options else "text")
+    if text is None:
+        return None
+    _out(text)
+    return 0
+
+
 def _waiting(message: str) -> None:
     print(f"INFO {message}", file=sys.stderr, flush=True)  # as the dmconf logger prints
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
     """While progress bars show, log lines print above them, not through them."""
+    import contextlib
+    import logging
+
     from dmconf.progress import progress_enabled
 
     if not progress_enabled(settings):
@@ -402,6 +490,8 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _rm(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.prepared import remove
     from dmconf.settings import load_settings
 
@@ -412,6 +502,8 @@ def _rm(args: argparse.Namespace) -> None:
 
 
 def _du(args: argparse.Namespace) -> None:
+    import json
+
     from dmconf.prepared import disk_usage
     from dmconf.progress import human_size
     from dmconf.settings import load_settings
@@ -430,6 +522,8 @@ def _du(args: argparse.Namespace) -> None:
 
 
 def _gc(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.derive.gc import collect
     from dmconf.progress import human_size
     from dmconf.settings import load_settings
@@ -452,6 +546,8 @@ def to_json(obj: Any) -> str:
 
 
 def _schema(args: argparse.Namespace) -> None:
+    import json
+
     if args.type is None:
         from dmconf.definition import DatasetDefinition
 
@@ -465,7 +561,10 @@ def _schema(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     try:
-        answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
+        words = sys.argv[1:] if argv is None else argv
+        answered = _warm_prepare(words)
+        if answered is None:
+            answered = _warm_info(words)
         return _main(argv) if answered is None else answered
     finally:
         if "dmconf.warm" in sys.modules:  # the note is written: who waits on it answers from it
@@ -473,7 +572,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    import logging
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((w for w in words if not w.startswith("-")), None)
+    parser, names = _build(wanted)
+    if wanted not in names:  # help, a usage error: every command is shown
+        parser = _parser()
+    args = parser.parse_args(words)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     log = logging.getLogger("dmconf")
