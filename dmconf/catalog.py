@@ -410,17 +410,18 @@ class Catalog:
         # definitions, files the index cannot answer for) are read and matched here.
         located = self._located
         matched: set[str] = set()
-        unsure: set[str] = set()
-        for index, used in self._refreshed(set(located)):
+        unsure = {entry.id for entry in self.python if located.get(entry.id) is entry}
+        for index, used in self._refreshed(None):
             yes, maybe = index.matching(words, want_tags, want_tasks, want_licenses)
-            matched.update(i for i, rel in used if rel in yes)
-            unsure.update(i for i, rel in used if rel in maybe)
+            for rels, found in ((yes, matched), (maybe, unsure)):
+                for rel in rels:  # the file of an id in this root, used for that id
+                    dataset_id = index.id_of(rel)
+                    if dataset_id is not None and used.get(dataset_id) == rel:
+                        found.add(dataset_id)
         matches = []
-        for dataset_id in self._ids:
+        for dataset_id in sorted(matched | unsure):  # in id order, as ids() lists them
             if dataset_id in matched:
                 matches.append(dataset_id)
-                continue
-            if isinstance(located[dataset_id], str) and dataset_id not in unsure:
                 continue
             try:
                 meta = self._entry(dataset_id).metadata()
@@ -431,15 +432,14 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
-
-    def _refreshed(self, ids: set[str]) -> list[tuple[RootIndex, list[tuple[str, str]]]]:
-        """Each index with the (id, file) pairs it answers for among ``ids`` (the files used),
-        their metadata made current (and saved)."""
-        located, found = self._located, []
-        for index, group in self._groups:
-            used = [(i, rel) for i, rel in group.items() if located[i] is rel and i in ids]
+    def _refreshed(self, ids: set[str] | None) -> list[tuple[RootIndex, dict[str, str]]]:
+        """Each index with the files it answers for (by id) among ``ids`` (None: all ids), their
+        metadata made current (and saved)."""
+        found = []
+        for index, group in self._groups:  # each holds the ids its root is used for
+            used = group if ids is None else {i: r for i, r in group.items() if i in ids}
             if used:
-                index.refresh([rel for _, rel in used], [i for i, _ in used], read_metadata)
+                index.refresh(list(used.values()), list(used), read_metadata)
                 index.save()
                 found.append((index, used))
         return found
