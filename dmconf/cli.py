@@ -7,15 +7,16 @@ and exit non-zero; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from dmconf import __version__
 from dmconf.errors import DefinitionError, DmconfError, SettingsError
 
-if TYPE_CHECKING:  # imported when used: `prepare` of a prepared dataset answers before them
+TYPE_CHECKING = False  # imported when used: a warm `prepare` answers before any of them
+if TYPE_CHECKING:
     import argparse
     import contextlib
+    from collections.abc import Sequence
+    from typing import Any
 
 
 class CheckFailed(DmconfError):
