@@ -47,7 +47,7 @@ from dmconf.settings_sources import ENV_CACHE
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
 
 ENV_INDEX = "DMCONF_CATALOG_INDEX"
-VERSION = f"3 dmconf {__version__}"  # a new dmconf may list or describe differently
+VERSION = f"4 dmconf {__version__}"  # a new dmconf may list or describe differently
 RECENT_NS = 2_000_000_000
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -58,6 +58,7 @@ CREATE TABLE labels(rel TEXT, kind TEXT, value TEXT);
 CREATE TABLE stamps(rel TEXT PRIMARY KEY, stamp TEXT);
 CREATE INDEX labels_by_value ON labels(kind, value, rel);
 CREATE INDEX labels_by_rel ON labels(rel);
+CREATE INDEX files_in_python ON files(rel) WHERE problem IS NOT NULL OR python = 1;
 """
 Report = Callable[[str], None]
 Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it cannot be read)
@@ -262,39 +263,34 @@ class RootIndex:
         ``stat`` they had when it was last stamped (and none had changed less than RECENT_NS
         before) is current as a whole, without looking at each file's stored key."""
         stamps: list[tuple[str, str]] = []
-        if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == [
-                rel for _, folder, _ in self._listed for rel in folder]:
-            rels, ids, stamps = self._unstamped(rels, ids)
+        if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
+                itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
+            rels, stamps = self._unstamped()
+            ids = [self._ids[rel] for rel in rels]
         if rels:
             self._refresh(rels, ids, read)
         if stamps:
             self._writable().executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?)", stamps)
 
-    def _unstamped(self, rels: list[str], ids: list[str]
-                   ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-        """The files (and ids) of the folders whose stamp differs, and the new stamps of those
-        folders to record once their files are read (none for a folder changed too recently)."""
+    def _unstamped(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The files of the folders whose stamp differs, and the new stamps of those folders
+        to record once their files are read (none for a folder changed too recently)."""
         try:
             stored = dict(self._connection().execute("SELECT rel, stamp FROM stamps"))
         except sqlite3.Error:
             stored = {}
-        id_of = dict(zip(rels, ids, strict=True))
         left: list[str] = []
         stamps: list[tuple[str, str]] = []
-        current: dict[str, Described] = {}
         now = time.time_ns()
         for folder, names, cut in self._listed:
             stamp = _stamp(os.path.join(self.base, folder), [r[cut:] for r in names], now,
                            stored.get(folder))
             if stamp is not None and stored.get(folder) == stamp[0]:
-                current.update(dict.fromkeys(names, (None, None)))
-                continue
+                continue  # current as a whole: described() reads its files' rows when asked
             left += names
             if stamp is not None and not stamp[1]:
                 stamps.append((folder, stamp[0]))
-        current.update(self._fresh)
-        self._fresh = current
-        return left, [id_of[r] for r in left], stamps
+        return left, stamps
 
     def _refresh(self, rels: list[str], ids: list[str],
                  read: Callable[[Path], dict[str, Any]]) -> None:

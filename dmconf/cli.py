@@ -125,20 +125,33 @@ def _build(wanted: str | None) -> tuple[argparse.ArgumentParser, list[str]]:
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import catalog, lockfile, paths, remote
+    import importlib
 
-    remote.register(commands)
-    lockfile.register(commands)
-    catalog.register(commands)
-    paths.register(commands)
+    for target, names in _ELSEWHERE:  # a module is imported when one of its commands may run
+        if wanted is None or wanted in names:
+            module, _, function = target.partition(":")
+            getattr(importlib.import_module(module), function)(commands)
+        else:
+            commands.names += names
+    return parser, commands.names
 
+
+def _add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
-    from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
 
-    add_commands(commands)
-    return parser, commands.names
+
+# Commands registered by functions of their own, in the order `dmconf --help` lists them. A
+# command missing here still runs: the whole parser is built for a word that is no command.
+_ELSEWHERE = (
+    ("dmconf.commands.remote:register", ("remote", "push", "pull", "copy", "where")),
+    ("dmconf.commands.lockfile:register", ("lock",)),
+    ("dmconf.commands.catalog:register", ("catalog",)),
+    ("dmconf.commands.paths:register", ("paths",)),
+    ("dmconf.cli:_add_schema", ("schema",)),
+    ("dmconf.cli_hubs:add_commands", ("import", "export")),  # datasets from and to the hubs
+)
 
 
 class _Commands:
