@@ -108,7 +108,8 @@ class RootIndex:
     _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
     _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
     _listed: list[tuple[str, list[str], int]] = field(default_factory=list, repr=False)
-    _ids: dict[str, str] = field(default_factory=dict, repr=False)  # id by file, as listed
+    _ids: dict[str, str] | None = field(default=None, repr=False)  # id by file, as listed
+    _pairs: tuple[list[str], list[str]] = field(default=([], []), repr=False)
 
     @property
     def file(self) -> Path:
@@ -211,7 +212,7 @@ class RootIndex:
             if listing["error"]:
                 report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
             todo += reversed(listing["dirs"])
-        self._ids = dict(zip(rels, ids, strict=True))
+        self._pairs, self._ids = (rels, ids), None  # made into a dict when asked (search)
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
@@ -222,6 +223,8 @@ class RootIndex:
 
     def id_of(self, rel: str) -> str | None:
         """The id of a file listed by :meth:`listing`."""
+        if self._ids is None:
+            self._ids = dict(zip(*self._pairs, strict=True))
         return self._ids.get(rel)
 
     def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
@@ -266,7 +269,7 @@ class RootIndex:
         if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
                 itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
             rels, stamps = self._unstamped()
-            ids = [self._ids[rel] for rel in rels]
+            ids = [self.id_of(rel) or "" for rel in rels]
         if rels:
             self._refresh(rels, ids, read)
         if stamps:

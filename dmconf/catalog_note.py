@@ -130,7 +130,8 @@ def _recall(built: _Built) -> Catalog | None:
         if note["fingerprint"] != _fingerprint(python, []):
             return None
         roots = [Root(Path(path), str(origin), int(rank)) for path, origin, rank in note["roots"]]
-        entries = [NotedEntry(str(i), Path(path), str(origin), meta, where=str(where),
+        paths = {path: Path(path) for _, path, *_ in python}  # ir_datasets' ids share one
+        entries = [NotedEntry(str(i), paths[path], str(origin), meta, where=str(where),
                               built=built) for i, path, origin, where, meta in python]
         return Catalog(roots, entries)
     return None
