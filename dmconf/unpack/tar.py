@@ -5,8 +5,9 @@
 interpreter's ``data`` filter being current. Where the interpreter has that filter
 (``tarfile.data_filter``), it also runs, as a second opinion, on every member but one kind
 whose verdict is known without it (:meth:`Untar._second_opinion`). Devices and FIFOs are
-refused.
-The compressed stream is read to its end after the last member, so a truncated or corrupt
+refused. This thread parses the archive and reads small members while another writes them, in
+the archive's order (a :class:`~dmconf.unpack.pipe.Pipe`): the file system's work (creating
+10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to its end after the last member, so a truncated or corrupt
 ``.tar.xz`` fails instead of extracting half of the archive silently.
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import logging
 import lzma
 import tarfile
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,12 +30,15 @@ from dmconf.unpack.base import Unpacker
 from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.limits import DEFAULT, Limits
 from dmconf.unpack.members import check_name, refuse
+from dmconf.unpack.pipe import Pipe
 
 __all__ = ["HAS_DATA_FILTER", "Untar", "decompressed"]
 
 log = logging.getLogger("dmconf")
 
 HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
+SMALL = 256 << 10  # members up to this size are read here and written by the writer's thread
+QUEUED = 64  # members waiting for the writer's thread, at most (16 MiB of small files)
 
 
 def _gzip() -> tuple[Any, tuple[type[Exception], ...]]:
@@ -65,13 +71,27 @@ class Untar(Unpacker):
         self.limits = limits
 
     def unpack(self, source: Path, target: Path) -> str:
+        dest = str(target)
+        vouched: set[str] = {""}  # folders the data filter has seen (the root: itself)
         with Extraction(source, target, source.stat().st_size, self.limits) as extraction:
-            vouched: set[str] = {""}  # folders the data filter has seen (the root: itself)
             try:
-                with open(source, "rb") as raw, decompressed(raw) as stream:
-                    with tarfile.open(fileobj=stream, mode="r|") as tar:
-                        for member in tar:
-                            self._extract(tar, member, extraction, str(target), vouched)
+                with open(source, "rb") as raw, decompressed(raw) as stream, tarfile.open(
+                        fileobj=stream, mode="r|") as tar, Pipe[Callable[[], None]](
+                        _call, "dmconf-untar", QUEUED) as writer:
+                    for member in tar:
+                        if not member.isfile():
+                            writer.write(partial(
+                                self._extract, member, None, extraction, dest, vouched))
+                            continue
+                        data = tar.extractfile(member)
+                        assert data is not None  # a regular file always has data
+                        if member.size > SMALL:  # written from here, the others done first
+                            writer.drain()
+                            self._extract(member, data, extraction, dest, vouched)
+                        else:
+                            writer.write(partial(self._extract, member, io.BytesIO(
+                                data.read(member.size)), extraction, dest, vouched))
+                    writer.drain()
                     while stream.read(1 << 20):  # to the end: a truncated stream raises here
                         pass
             except UnpackError:
@@ -85,8 +105,9 @@ class Untar(Unpacker):
             extraction.finish()
             return extraction.digest()
 
-    def _extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo, into: Extraction,
+    def _extract(self, member: tarfile.TarInfo, data: IO[bytes] | None, into: Extraction,
                  dest: str, vouched: set[str]) -> None:
+        """Write one member (on the writer's thread, in the archive's order)."""
         log.debug("%s: extracting %s", into.archive.name, member.name)
         taken = None
         if self.use_data_filter and member.name.strip("/"):
@@ -94,8 +115,7 @@ class Untar(Unpacker):
         if member.isdir():
             into.directory(member.name)
         elif member.isfile():
-            data = tar.extractfile(member)
-            assert data is not None  # a regular file always has data
+            assert data is not None
             into.file(member.name, data, bool(member.mode & 0o111), taken, member.size)
         elif member.issym():
             into.symlink(member.name, member.linkname)
@@ -103,7 +123,6 @@ class Untar(Unpacker):
             into.hardlink(member.name, member.linkname)
         else:
             raise refuse(into.archive, member.name, "it is a device or pipe, not a file")
-
 
     @staticmethod
     def _second_opinion(archive: Path, member: tarfile.TarInfo, dest: str, vouched: set[str]
@@ -137,6 +156,10 @@ class Untar(Unpacker):
         elif not member.isfile():
             run()
         return run
+
+
+def _call(job: Callable[[], None]) -> None:
+    job()
 
 
 def decompressed(raw: IO[bytes]) -> Any:
