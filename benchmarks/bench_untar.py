@@ -18,6 +18,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -138,11 +139,17 @@ def main() -> None:
         "tree_sha256 of the result (second pass, before)": tree_walk,
     }
     if args.before:
-        variants["Untar of --before (subprocess, timed inside)"] = lambda: float(
-            subprocess.run([sys.executable, "-c", BEFORE, str(args.before), str(source),
-                            str(out)], check=True, capture_output=True, text=True).stdout)
+        def before() -> float:
+            start = _cpu()
+            inside = float(subprocess.run(
+                [sys.executable, "-c", BEFORE, str(args.before), str(source), str(out)],
+                check=True, capture_output=True, text=True).stdout)
+            CPU.append(_cpu() - start)  # with the interpreter's start: a little more
+            return inside
+        variants["Untar of --before (subprocess, timed inside)"] = before
     assert tar.check_name is not None
     times: dict[str, list[float]] = {name: [] for name in variants}
+    cpus: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
     try:
         for rep in range(args.reps):
@@ -150,22 +157,38 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 os.sync()  # the removal's journal and discards, before the clock starts
                 times[name].append(variants[name]())
+                cpus[name].append(CPU[-1])
             print(f"  rep {rep + 1}/{args.reps}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     every = statistics.median(times["dmconf Untar, every check"])
+    every_cpu = statistics.median(cpus["dmconf Untar, every check"])
     reference = statistics.median(times["tar xzf (reference)"])
-    print(f"{'variant':52s} {'median':>8s} {'min-max':>15s} {'vs tar':>7s} {'vs every':>9s}")
+    print(f"{'variant':50s} {'wall':>7s} {'min-max':>13s} {'vs tar':>6s} {'vs every':>8s} "
+          f"{'CPU':>7s} {'vs every':>8s}")
     for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:52s} {median * 1e3:6.0f}ms {min(values) * 1e3:6.0f}-"
-              f"{max(values) * 1e3:<6.0f}ms {median / reference:6.2f}x {median - every:+8.3f}s")
+        median, cpu = statistics.median(values), statistics.median(cpus[name])
+        print(f"{name:50s} {median * 1e3:5.0f}ms {min(values) * 1e3:5.0f}-"
+              f"{max(values) * 1e3:<5.0f}ms {median / reference:5.2f}x {median - every:+7.2f}s "
+              f"{cpu:6.2f}s {cpu - every_cpu:+7.2f}s")
+
+
+CPU: list[float] = []  # CPU seconds of the last timed run (this process and its children)
 
 
 def timed(run: Callable[[], object]) -> float:
+    before = _cpu()
     start = time.perf_counter()
     run()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    CPU.append(_cpu() - before)
+    return elapsed
+
+
+def _cpu() -> float:
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":
