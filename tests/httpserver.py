@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 
 @dataclass
@@ -63,9 +65,15 @@ class Request:
 
 @dataclass
 class FileServer:
-    """Serves ``files`` (path -> bytes) on 127.0.0.1; ``url(path)`` gives their URLs."""
+    """Serves ``files`` (path -> bytes) on 127.0.0.1; ``url(path)`` gives their URLs.
+
+    ``answers`` (path -> function of the parsed query string) serve what the function returns
+    (None: 404), for paths whose answer depends on the query (an API).
+    """
 
     files: dict[str, bytes] = field(default_factory=dict)
+    answers: dict[str, Callable[[dict[str, list[str]]], bytes | None]] = field(
+        default_factory=dict)
     faults: dict[str, Fault] = field(default_factory=dict)
     log: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -157,6 +165,9 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(page)
                 return
             content = server.files.get(path.lstrip("/"))
+            answer = server.answers.get(path.lstrip("/"))
+            if answer is not None:
+                content = answer(parse_qs(self.path.partition("?")[2]))
             if fault and fault.body is not None:
                 content = fault.body
             if content is None:
