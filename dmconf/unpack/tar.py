@@ -7,8 +7,9 @@ interpreter's ``data`` filter being current. Where the interpreter has that filt
 whose verdict is known without it (:meth:`Untar._second_opinion`). Devices and FIFOs are
 refused. This thread parses the archive and reads small members while another writes them, in
 the archive's order (a :class:`~dmconf.unpack.pipe.Pipe`): the file system's work (creating
-10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to its end after the last member, so a truncated or corrupt
-``.tar.xz`` fails instead of extracting half of the archive silently.
+10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to
+its end after the last member, so a truncated or corrupt ``.tar.xz`` fails instead of
+extracting half of the archive silently.
 """
 
 from __future__ import annotations
