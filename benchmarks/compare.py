@@ -139,6 +139,7 @@ def interleaved(reps: int, contenders: dict[str, tuple[Callable[[], None],
         for name in order:
             setup, measure = contenders[name]
             setup()
+            os.sync()  # what set-up removed or wrote reaches the disk before the clock starts
             seconds, rss = measure()
             samples[name].seconds.append(seconds)
             samples[name].rss_kb.append(rss)
@@ -327,6 +328,14 @@ class Bench:
         env = self.env(data, catalog)
         return lambda: run([DMCONF, "-q", *argv], env)
 
+    def before(self, argv: list[str], data: Path
+               ) -> dict[str, tuple[Callable[[], None], Callable[[], tuple[float, int]]]]:
+        """The same command run on the dmconf package in --before DIR, if given."""
+        if self.args.before is None:
+            return {}
+        env = {**self.env(data), "PYTHONPATH": str(self.args.before)}
+        return {"dmconf before": (fresh(data), lambda: run([DMCONF, "-q", *argv], env))}
+
     def pooch(self, cache: Path, kind: str, names: list[tuple[str, str]], prefix: str = ""
               ) -> Callable[[], tuple[float, int]]:
         argv = [self.peers, str(self.work / "pooch_script.py"), self.server.base + prefix, str(cache),
@@ -446,6 +455,7 @@ class Bench:
         data, out = self.work / "gz-data", self.work / "gz-curl"
         contenders = {
             "dmconf prepare": (fresh(data), self.dmconf(["prepare", "bench.biggz"], data)),
+            **self.before(["prepare", "bench.biggz"], self.work / "gz-before"),
             "curl | gzip -dc": (fresh(out), lambda: run(
                 f"curl -sf {self.server.base}{packed.name} | gzip -dc > {out}/x")),
         }
@@ -488,6 +498,7 @@ class Bench:
         data, out, cache = self.work / "tar-data", self.work / "tar-curl", self.work / "tar-pooch"
         samples = interleaved(self.reps, {
             "dmconf prepare": (fresh(data), self.dmconf(["prepare", "bench.tree"], data)),
+            **self.before(["prepare", "bench.tree"], self.work / "tar-before"),
             "curl | tar xz": (fresh(out), lambda: run(
                 f"curl -sf {self.server.base}{tree.name} | tar xz -C {out}")),
             "pooch Untar": (fresh(cache), self.pooch(cache, "untar", [(tree.name, sha)])),
@@ -541,6 +552,8 @@ def main() -> None:
                         help=f"comma-separated groups among {', '.join(GROUPS)}")
     parser.add_argument("--gzip-mib", type=int, default=1024)
     parser.add_argument("--tar-files", type=int, default=10_000)
+    parser.add_argument("--before", type=Path, help="a folder holding another dmconf package "
+                        "(git archive main dmconf | tar x -C DIR): untar and gzip run it too")
     parser.add_argument("--defs", default="10000,100000",
                         help="catalogue sizes (comma-separated)")
     args = parser.parse_args()

@@ -186,7 +186,8 @@ def _fetch_verified(
     limit = (resource.size, "the definition expects (its size field)") if resource.size else (
         job.settings.download_max_size, "a download without size may have (the settings' "
         "download_max_size)")
-    download = Download(part, stream, bar, job.cancel, limit=limit)
+    download = Download(part, stream, bar, job.cancel, limit=limit,
+                        md5=resource.md5 is not None)
     try:
         if download.size and download.hexdigest() == resource.sha256:
             log.info("%s: %s was fully downloaded by an earlier run", job.definition.id, key)

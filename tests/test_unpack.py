@@ -17,7 +17,9 @@ import pytest
 from resources import leftovers, serve_dataset, write_settings
 
 import dmconf
+from dmconf.checksum import tree_sha256
 from dmconf.errors import UnpackError
+from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.tar import HAS_DATA_FILTER, Untar
 from dmconf.unpack.zip import Unzip
 
@@ -276,3 +278,55 @@ def test_concat_joins_regular_members_in_order_and_refuses_links(tmp_path: Path)
     source.write_bytes(b"not a tar at all" * 100)
     with pytest.raises(UnpackError, match="not a valid tar archive"):
         unpacker_for("concat").unpack(source, tmp_path / "corrupt")
+
+
+@pytest.mark.parametrize("use_data_filter", sorted({False, HAS_DATA_FILTER}))
+def test_the_digest_taken_while_extracting_is_the_tree_digest(tmp_path, use_data_filter):
+    """``dmconf verify`` reads the tree back with tree_sha256: the digest recorded from the
+    extraction itself must be the same, whatever the members' order, overwrites and links;
+    and a tree with more folders than descriptors kept open extracts whole."""
+    members = [(_info(f"./many/f{i:03d}/x.txt"), b"%d" % i) for i in range(300)]
+    members += [(_info("many/f001/x.txt"), b"again")]  # the last of a name wins
+    source = tmp_path / "t.tar"
+    source.write_bytes(_tar([
+        (_info("z/later.txt"), b"z"), *members,
+        (_info("data/latest", tarfile.SYMTYPE, link="train.txt"), None),
+        (_info("data/latest"), b"a file now"),  # a link replaced by a file
+        (_info("data/train.txt"), TEXT), (_info("data/sub/", tarfile.DIRTYPE), None),
+        (_info("data/copy.txt", tarfile.LNKTYPE, link="./data/train.txt"), None),
+        (_info("data/train.txt"), b"rewritten after the hard link"),
+        (_info("a-link", tarfile.SYMTYPE, link="data/sub"), None),
+        (_info("empty/", tarfile.DIRTYPE), None),
+    ], "w:gz"))
+    digest = Untar(use_data_filter).unpack(source, tmp_path / "out")
+    assert digest == tree_sha256(tmp_path / "out")
+    assert (tmp_path / "out/data/copy.txt").read_bytes() == TEXT
+    assert (tmp_path / "out/many/f001/x.txt").read_bytes() == b"again"
+    assert len(list((tmp_path / "out/many").iterdir())) == 300
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("b/2.txt", "a/1.txt", "a/", "b/c/3.txt", "top.txt"):
+            archive.writestr(name, name)
+    (tmp_path / "z.zip").write_bytes(buffer.getvalue())
+    assert Unzip().unpack(tmp_path / "z.zip", tmp_path / "z") == tree_sha256(tmp_path / "z")
+
+
+def test_a_folder_swapped_for_a_link_between_members_is_not_followed(tmp_path):
+    """Another user of a shared data folder replaces an extracted folder by a link to their
+    own place while the archive is being written: later members still go into the folder
+    that was made (it is held open), never through the link."""
+    outside = _outside(tmp_path)
+    extraction = Extraction(tmp_path / "a.tar", tmp_path / "out", 1)
+
+    class Swapping(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if not (tmp_path / "out/d").is_symlink():
+                os.rename(tmp_path / "out/d", tmp_path / "moved")
+                os.symlink(outside, tmp_path / "out/d")
+            return super().read(size)
+
+    with extraction:
+        extraction.file("d/a.txt", Swapping(b"a"), False)
+        extraction.file("d/b.txt", io.BytesIO(b"b"), False)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert sorted(p.name for p in (tmp_path / "moved").iterdir()) == ["a.txt", "b.txt"]

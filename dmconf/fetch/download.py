@@ -141,8 +141,9 @@ class Download:
 
     def __init__(self, path: Path, stream: Any, bar: Bar,
                  cancel: threading.Event | None = None,
-                 limit: tuple[int, str] | None = None) -> None:
+                 limit: tuple[int, str] | None = None, md5: bool = True) -> None:
         self.path = path
+        self.want_md5 = md5  # md5 costs twice sha256's time: fed only when it is checked
         # (bytes, why): the definition's size (more bytes than that are wrong bytes), or the
         # cap on a download without size
         self.limit: int | None = limit[0] if limit is not None else None
@@ -220,7 +221,8 @@ class Download:
 
     def _consume(self, data: bytes) -> None:
         self.hash.update(data)
-        self.md5.update(data)
+        if self.want_md5:
+            self.md5.update(data)
         self.size += len(data)
         if self.stream is not None:
             self.stream.write(data)

@@ -6,10 +6,12 @@ decompressed file. Resuming replays the partial file through the decompressor fi
 decompressor's state cannot be saved across processes, re-reading local bytes is cheap). The
 output stays under a temporary name until the download's sha256 is verified.
 
-Decompression runs on a thread of its own (:class:`Background`): the download's thread reads,
-hashes and writes the partial file while another core inflates, hashes and writes the output
-(zlib, bz2, lzma, hashlib and file writes release the GIL). gunzip uses ISA-L's inflate
-(the ``isal`` package, dmconf's ``fast`` extra) where it is installed, zlib otherwise.
+Three threads share the work, each handing chunks to the next through a bounded queue
+(:class:`~dmconf.unpack.pipe.Pipe`): the download's thread reads, hashes and writes the partial
+file; another inflates (:class:`Background`); a third hashes the output with sha256 and writes
+it (zlib, ISA-L, bz2, lzma, hashlib and file writes release the GIL, so each can use a core).
+gunzip uses ISA-L's inflate (the ``isal`` package, dmconf's ``fast`` extra) where it is
+installed, zlib otherwise.
 
 Concatenated streams (``cat a.gz b.gz``) are decompressed like ``gzip -d`` does; trailing bytes
 after the first xz stream are ignored like Python's ``lzma.open`` does.
@@ -21,8 +23,6 @@ import bz2
 import hashlib
 import importlib
 import lzma
-import queue
-import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +32,9 @@ from dmconf.errors import UnpackError
 from dmconf.store.ownfiles import open_own
 from dmconf.unpack.base import Unpacker
 from dmconf.unpack.limits import DEFAULT, Limits
+from dmconf.unpack.pipe import Pipe
 
 __all__ = ["Background", "Decompressor", "StreamDecompressor"]
-
 
 
 def _inflate_module() -> Any:
@@ -57,7 +57,7 @@ FORMATS = {"gunzip": "gzip", "bunzip2": "bzip2", "unxz": "xz"}
 OUTPUT = 1 << 20  # bytes of output per step of the decompressor
 ERRORS: tuple[type[Exception], ...] = (
     *INFLATE_ERRORS, lzma.LZMAError, OSError, EOFError, ValueError)
-QUEUED = 8  # chunks (1 MiB each) waiting for the decompressing thread, at most
+QUEUED = 8  # chunks (1 MiB each) waiting for the next thread, at most
 
 
 class Decompressor:
@@ -73,10 +73,12 @@ class Decompressor:
         self.limits = limits
         self.error: str | None = None
         self._out = open_own(path, "wb")  # closed by finish()/close()
+        self._output: Pipe[bytes] = Pipe(self._hash_and_write, "dmconf-output", QUEUED)
         self.reset()
 
     def reset(self) -> None:
         """Forget everything written: the download starts over."""
+        self._output.discard()
         self._out.seek(0)
         self._out.truncate()
         self._engine = FACTORIES[self.method]()
@@ -113,7 +115,10 @@ class Decompressor:
 
     def finish(self) -> str:
         """Close the output; return its sha256. Raises UnpackError if the stream was bad."""
-        self._out.close()
+        try:
+            self._output.drain()
+        finally:
+            self.close()
         if self.error is None and (self._fed or not self._streams):
             self.error = f"the {FORMATS[self.method]} stream is truncated"
         if self.error is not None:
@@ -122,6 +127,7 @@ class Decompressor:
         return self.hash.hexdigest()
 
     def close(self) -> None:
+        self._output.stop()
         self._out.close()
 
     def _inflate(self, data: bytes) -> None:
@@ -143,70 +149,44 @@ class Decompressor:
         if data:
             self.produced += len(data)
             self.limits.check(self.path.name, self.produced, self.consumed)
-            self.hash.update(data)
-            self._out.write(data)
+            self._output.write(data)
+
+    def _hash_and_write(self, data: bytes) -> None:  # on the output's thread
+        self.hash.update(data)
+        self._out.write(data)
 
 
 class Background:
-    """A :class:`Decompressor` fed from a thread of its own, with the same interface.
-
-    At most QUEUED chunks wait, so memory stays bounded whatever the download's size. What the
-    decompressor raises (a full disk, a bomb past the limits) is raised by the next ``write``
-    or by ``finish``; ``reset`` and ``finish`` first wait for every chunk written.
-    """
+    """A :class:`Decompressor` fed from a thread of its own (a pipe), with the same interface;
+    ``reset`` and ``finish`` first wait for every chunk written."""
 
     def __init__(self, inner: Decompressor) -> None:
         self.inner = inner
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="dmconf-inflate", daemon=True)
-        self._thread.start()
+        self._pipe: Pipe[bytes] = Pipe(inner.write, "dmconf-inflate", QUEUED)
 
     @property
     def error(self) -> str | None:
         return self.inner.error
 
     def write(self, data: bytes) -> None:
-        self._raise()
-        self._queue.put(bytes(data))
+        self._pipe.write(bytes(data))
 
     def reset(self) -> None:
-        self._queue.join()
-        self._failure = None
+        self._pipe.discard()
         self.inner.reset()
 
     def finish(self) -> str:
-        self._queue.join()
-        self._stop()
-        self._raise()
+        try:
+            self._pipe.drain()
+        except BaseException:
+            self.close()
+            raise
+        self._pipe.stop()
         return self.inner.finish()
 
     def close(self) -> None:
-        self._stop()
+        self._pipe.stop()
         self.inner.close()
-
-    def _run(self) -> None:
-        while True:
-            data = self._queue.get()
-            try:
-                if data is None:
-                    return
-                if self._failure is None:
-                    self.inner.write(data)
-            except BaseException as exc:  # handed to the download's thread
-                self._failure = exc
-            finally:
-                self._queue.task_done()
-
-    def _raise(self) -> None:
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
 
 
 class StreamDecompressor(Unpacker):

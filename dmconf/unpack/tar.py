@@ -3,37 +3,61 @@
 ``tarfile`` parses the archive; dmconf writes every member itself through
 :class:`~dmconf.unpack.extraction.Extraction`, which never relies on ``realpath`` or on the
 interpreter's ``data`` filter being current. Where the interpreter has that filter
-(``tarfile.data_filter``), it also runs, as a second opinion. Devices and FIFOs are refused.
-The compressed stream is read to its end after the last member, so a truncated or corrupt
-``.tar.xz`` fails instead of extracting half of the archive silently.
+(``tarfile.data_filter``), it also runs, as a second opinion, on every member but one kind
+whose verdict is known without it (:meth:`Untar._second_opinion`). Devices and FIFOs are
+refused. This thread parses the archive and reads small members while another writes them, in
+the archive's order (a :class:`~dmconf.unpack.pipe.Pipe`): the file system's work (creating
+10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to
+its end after the last member, so a truncated or corrupt ``.tar.xz`` fails instead of
+extracting half of the archive silently.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import logging
 import lzma
 import tarfile
 import zlib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from dmconf.checksum import tree_sha256
 from dmconf.errors import UnpackError
 from dmconf.unpack.base import Unpacker
 from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.limits import DEFAULT, Limits
 from dmconf.unpack.members import check_name, refuse
+from dmconf.unpack.pipe import Pipe
 
 __all__ = ["HAS_DATA_FILTER", "Untar", "decompressed"]
 
 log = logging.getLogger("dmconf")
 
 HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
-CORRUPT = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError, gzip.BadGzipFile)
+SMALL = 256 << 10  # members up to this size are read here and written by the writer's thread
+QUEUED = 64  # members waiting for the writer's thread, at most (16 MiB of small files)
+
+
+def _gzip() -> tuple[Any, tuple[type[Exception], ...]]:
+    """ISA-L's gzip reader where ``isal`` is installed (the ``fast`` extra), else gzip's."""
+    try:
+        from isal import igzip, isal_zlib
+    except ImportError:  # pragma: no cover - depends on what is installed
+        return gzip.GzipFile, ()
+    error: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # typed as a value
+    return igzip.IGzipFile, (error,)
+
+
+GZIP, GZIP_ERRORS = _gzip()
+CORRUPT: tuple[type[Exception], ...] = (
+    tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError, gzip.BadGzipFile,
+    *GZIP_ERRORS)
 MAGIC: dict[bytes, Any] = {
-    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw), b"BZh": bz2.BZ2File,
+    b"\x1f\x8b": lambda raw: GZIP(fileobj=raw), b"BZh": bz2.BZ2File,
     b"\xfd7zXZ\x00": lzma.LZMAFile,
 }
 
@@ -48,43 +72,95 @@ class Untar(Unpacker):
         self.limits = limits
 
     def unpack(self, source: Path, target: Path) -> str:
-        extraction = Extraction(source, target, source.stat().st_size, self.limits)
-        try:
-            with open(source, "rb") as raw, decompressed(raw) as stream:
-                with tarfile.open(fileobj=stream, mode="r|") as tar:
+        dest = str(target)
+        vouched: set[str] = {""}  # folders the data filter has seen (the root: itself)
+        with Extraction(source, target, source.stat().st_size, self.limits) as extraction:
+            try:
+                with open(source, "rb") as raw, decompressed(raw) as stream, tarfile.open(
+                        fileobj=stream, mode="r|") as tar, Pipe[Callable[[], None]](
+                        _call, "dmconf-untar", QUEUED) as writer:
                     for member in tar:
-                        self._extract(tar, member, extraction, str(target))
-                while stream.read(1 << 20):  # to the end: a truncated stream raises here
-                    pass
-        except UnpackError:
-            raise
-        except tarfile.FilterError as exc:  # refused by the interpreter's data filter
-            raise refuse(source, exc.tarinfo.name, str(exc)) from None
-        except CORRUPT as exc:
-            raise UnpackError(
-                f"{source.name}: not a valid tar archive ({exc})", path=str(source)
-            ) from None
-        extraction.finish()
-        return tree_sha256(target)
+                        if not member.isfile():
+                            writer.write(partial(
+                                self._extract, member, None, extraction, dest, vouched))
+                            continue
+                        data = tar.extractfile(member)
+                        assert data is not None  # a regular file always has data
+                        if member.size > SMALL:  # written from here, the others done first
+                            writer.drain()
+                            self._extract(member, data, extraction, dest, vouched)
+                        else:
+                            writer.write(partial(self._extract, member, io.BytesIO(
+                                data.read(member.size)), extraction, dest, vouched))
+                    writer.drain()
+                    while stream.read(1 << 20):  # to the end: a truncated stream raises here
+                        pass
+            except UnpackError:
+                raise
+            except tarfile.FilterError as exc:  # refused by the interpreter's data filter
+                raise refuse(source, exc.tarinfo.name, str(exc)) from None
+            except CORRUPT as exc:
+                raise UnpackError(
+                    f"{source.name}: not a valid tar archive ({exc})", path=str(source)
+                ) from None
+            extraction.finish()
+            return extraction.digest()
 
-    def _extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo, into: Extraction,
-                 dest: str) -> None:
+    def _extract(self, member: tarfile.TarInfo, data: IO[bytes] | None, into: Extraction,
+                 dest: str, vouched: set[str]) -> None:
+        """Write one member (on the writer's thread, in the archive's order)."""
         log.debug("%s: extracting %s", into.archive.name, member.name)
-        check_name(into.archive, member.name)  # dmconf's own verdict comes first
+        taken = None
         if self.use_data_filter and member.name.strip("/"):
-            tarfile.data_filter(member, dest)
+            taken = self._second_opinion(into.archive, member, dest, vouched)
         if member.isdir():
             into.directory(member.name)
         elif member.isfile():
-            data = tar.extractfile(member)
-            assert data is not None  # a regular file always has data
-            into.file(member.name, data, bool(member.mode & 0o111))
+            assert data is not None
+            into.file(member.name, data, bool(member.mode & 0o111), taken, member.size)
         elif member.issym():
             into.symlink(member.name, member.linkname)
         elif member.islnk():
             into.hardlink(member.name, member.linkname)
         else:
             raise refuse(into.archive, member.name, "it is a device or pipe, not a file")
+
+    @staticmethod
+    def _second_opinion(archive: Path, member: tarfile.TarInfo, dest: str, vouched: set[str]
+                        ) -> Callable[[], object]:
+        """Run the interpreter's ``data`` filter on ``member``, unless its verdict is known.
+
+        It is known for a regular file created under a free name in a folder the filter has
+        vouched for (``realpath`` of the folder inside ``dest``): the filter's only refusals
+        for such a member are an absolute name (which :func:`check_name` refused first) and a
+        ``realpath`` outside ``dest``, and the ``realpath`` of a free name is its folder's
+        plus the name. Folders are never removed or replaced during an extraction (a member
+        reusing a folder's name is refused), so a folder vouched for stays so. Returns what
+        runs the filter on the member if its name turns out to be taken (the last member of a
+        name wins: the filter then sees the earlier one, possibly a link).
+        """
+        def run() -> object:
+            check_name(archive, member.name)  # dmconf's own verdict comes first
+            return tarfile.data_filter(member, dest)
+
+        folder = "/".join(p for p in member.name.split("/")[:-1] if p not in ("", "."))
+        if folder not in vouched:
+            check_name(archive, member.name)
+            info = tarfile.TarInfo(folder + "/")
+            info.type = tarfile.DIRTYPE
+            try:
+                tarfile.data_filter(info, dest)
+            except tarfile.FilterError as exc:  # said about the member that needs the folder
+                raise refuse(archive, member.name, str(exc)) from None
+            vouched.add(folder)
+            run()  # the first member of a folder is always seen
+        elif not member.isfile():
+            run()
+        return run
+
+
+def _call(job: Callable[[], None]) -> None:
+    job()
 
 
 def decompressed(raw: IO[bytes]) -> Any:

@@ -14,7 +14,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from dmconf.checksum import tree_sha256
 from dmconf.errors import UnpackError
 from dmconf.unpack.base import Unpacker
 from dmconf.unpack.extraction import Extraction
@@ -39,22 +38,22 @@ class Unzip(Unpacker):
         self.limits = limits
 
     def unpack(self, source: Path, target: Path) -> str:
-        extraction = Extraction(source, target, source.stat().st_size, self.limits)
-        try:
-            with zipfile.ZipFile(source) as archive:
-                members = archive.infolist()
-                self.limits.check(source.name, sum(i.file_size for i in members),
-                                  source.stat().st_size, len(members))
-                for info in members:
-                    _extract(archive, info, extraction)
-        except UnpackError:
-            raise
-        except CORRUPT as exc:
-            raise UnpackError(
-                f"{source.name}: not a valid zip archive ({exc})", path=str(source)
-            ) from None
-        extraction.finish()
-        return tree_sha256(target)
+        with Extraction(source, target, source.stat().st_size, self.limits) as extraction:
+            try:
+                with zipfile.ZipFile(source) as archive:
+                    members = archive.infolist()
+                    self.limits.check(source.name, sum(i.file_size for i in members),
+                                      source.stat().st_size, len(members))
+                    for info in members:
+                        _extract(archive, info, extraction)
+            except UnpackError:
+                raise
+            except CORRUPT as exc:
+                raise UnpackError(
+                    f"{source.name}: not a valid zip archive ({exc})", path=str(source)
+                ) from None
+            extraction.finish()
+            return extraction.digest()
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, into: Extraction) -> None:
