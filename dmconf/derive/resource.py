@@ -204,7 +204,7 @@ def fetched(url: str, *, size: int | None = None, sha256: str | None = None,
         raise StepFailed(f"{url}: code asks dmconf to download it outside a resource's build; "
                          "only the code building a resource may (`dmconf prepare` runs it)")
     job, key, scratch = current
-    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lstrip(".") or "download"
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lstrip(".")[:100] or "download"
     if name in (key, MARK) or not name.isprintable():
         name = f"download-{name}"
     resource = ResourceModel(url=url, size=size, sha256=sha256, md5=md5)
