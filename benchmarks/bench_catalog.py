@@ -14,7 +14,11 @@ Repetitions are interleaved (one of each figure per round) so that a load that c
 on the machine falls on all of them; medians, min and max of wall time, the median CPU time
 (user + system of the child) and the ratio of the wall median to the reference's are printed.
 
-Run: python benchmarks/bench_catalog.py [SIZES...] [--rounds N] [--cold-rounds N]
+``--against DIR`` adds the warm figures of another checkout of dmconf (``git archive COMMIT |
+tar -x -C DIR``), run by the same interpreter with ``PYTHONPATH=DIR`` and a cache of its own,
+interleaved with the others: before and after a change, in one run.
+
+Run: python benchmarks/bench_catalog.py [SIZES...] [--rounds N] [--cold-rounds N] [--against DIR]
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ def timed(command: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def measure(size: int, work: Path, rounds: int, cold_rounds: int,
-            slow_rounds: int) -> list[tuple[str, list]]:
+            slow_rounds: int, against: Path | None = None) -> list[tuple[str, list]]:
     root = work / f"catalog-{size}"
     if not root.is_dir():
         generate(root, size)
@@ -66,6 +70,18 @@ def measure(size: int, work: Path, rounds: int, cold_rounds: int,
     some = sorted((root / "gen" / "text").iterdir())[len(os.listdir(root / "gen" / "text")) // 2]
     listing, info = [*DMCONF, "list"], [*DMCONF, "info", f"gen.text.{some.stem}"]
     subprocess.run(search, env=env, stdout=subprocess.DEVNULL, check=True)  # warm: built once
+    subprocess.run(listing, env=bundled, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(info, env=env, stdout=subprocess.DEVNULL, check=True)
+    base: list[tuple[str, list[str], dict[str, str], int]] = []
+    if against is not None:  # another checkout: its own cache (another index version)
+        other = {**env, "PYTHONPATH": str(against), "DMCONF_CACHE": str(cache) + "-against"}
+        other_bundled = {k: v for k, v in other.items() if k != "DMCONF_CATALOG"}
+        base = [("list, bundled, against", listing, other_bundled, rounds),
+                ("search, warm, against", search, other, rounds),
+                ("list, warm, against", listing, other, rounds),
+                ("info, warm, against", info, other, rounds)]
+        for _, command, variables, _ in base:
+            subprocess.run(command, env=variables, stdout=subprocess.DEVNULL, check=True)
     warm = cache / "catalog.warm"  # put back after each cold figure (rebuilding takes minutes)
     shutil.rmtree(warm, ignore_errors=True)
     shutil.copytree(cache / "catalog", warm)
@@ -76,6 +92,7 @@ def measure(size: int, work: Path, rounds: int, cold_rounds: int,
         ("search, warm index", search, env, rounds),
         ("list, warm index", listing, env, rounds),
         ("info, warm index", info, env, rounds),
+        *base,
         ("search, cold index", search, env, slow_rounds),
         ("list, cold index", listing, env, cold_rounds),
         ("info, cold index", info, env, cold_rounds),
@@ -104,22 +121,25 @@ def main() -> None:
     parser.add_argument("--slow-rounds", type=int, help="runs of cold/no-index search "
                         "(default: --cold-rounds; 0 skips them, minutes each at 100,000)")
     parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
+    parser.add_argument("--against", type=Path,
+                        help="another checkout of dmconf to measure beside (warm figures)")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="dmconf-bench-catalog-"))
+    work = (args.keep or Path(tempfile.mkdtemp(prefix="dmconf-bench-catalog-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)  # `python -c` puts the working folder first on sys.path: not a checkout
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     try:
         for size in args.sizes:
             slow = args.cold_rounds if args.slow_rounds is None else args.slow_rounds
-            figures = measure(size, work, args.rounds, args.cold_rounds, slow)
+            figures = measure(size, work, args.rounds, args.cold_rounds, slow, args.against)
             reference = statistics.median(w for w, _ in dict(figures)["python -c pass"])
             print(f"\n{size:,} definitions; wall ms median (min-max), CPU ms median, "
                   "wall / python -c pass")
             for name, runs in figures:
                 walls = [w * 1000 for w, _ in runs]
                 cpu = statistics.median(c * 1000 for _, c in runs)
-                print(f"  {name:20} {statistics.median(walls):8.0f} ({min(walls):.0f}-"
+                print(f"  {name:24} {statistics.median(walls):8.0f} ({min(walls):.0f}-"
                       f"{max(walls):.0f})  cpu {cpu:7.0f}  "
                       f"x{statistics.median(walls) / 1000 / reference:6.1f}  n={len(runs)}")
     finally:

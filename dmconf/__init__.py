@@ -11,7 +11,10 @@ Importing dmconf is cheap: requests, numpy, Hydra and experimaestro load only wh
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # `typing` is not imported: `import dmconf` stays cheap
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

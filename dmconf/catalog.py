@@ -15,22 +15,22 @@ is used, one warning names it and the place it hides, and :meth:`Catalog.places`
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
-from dmconf.settings import Settings, load_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue need neither
+    from importlib.metadata import EntryPoint
+
     from dmconf.catalog_index import RootIndex
     from dmconf.definition import DatasetDefinition
+    from dmconf.settings import Settings
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 
@@ -95,6 +95,7 @@ class Entry:
         definition = load_definition_file(self.path, self.id)
         if definition.croissant is not None:  # every user of an id sees the files it names
             from dmconf.croissant.resolve import resolve_croissant
+            from dmconf.settings import load_settings
 
             definition = resolve_croissant(definition, load_settings())
         return definition
@@ -159,6 +160,7 @@ def _plugin_roots(
 ) -> Iterator[Root]:
     """The roots of ``dmconf.catalogs`` plugins; a broken one is reported and skipped."""
     import importlib.util
+    from importlib.metadata import entry_points
 
     installed = installed if installed is not None else entry_points()
     for ep in installed.select(group=CATALOG_GROUP):
@@ -224,6 +226,10 @@ class Catalog:
     ) -> Catalog:
         """The user's roots, then plugins' (``plugins=False`` leaves them out), then the
         bundled catalogue; ``on_problem`` hears of what is skipped (default: the log)."""
+        from importlib.metadata import entry_points
+
+        from dmconf.settings import load_settings
+
         settings = settings or load_settings()
         roots = [
             Root(p, "catalogue root (DMCONF_CATALOG or settings)", USER) for p in settings.catalogs
@@ -366,6 +372,8 @@ class Catalog:
             dataset_id = parse_ref(dataset_id).id
         if dataset_id in self._located:
             return self._entry(dataset_id)
+        import difflib
+
         close = difflib.get_close_matches(dataset_id, self._located, n=3, cutoff=0.6)
         if not close:
             tail = dataset_id.rsplit(".", 1)[-1].lower()
@@ -402,17 +410,18 @@ class Catalog:
         # definitions, files the index cannot answer for) are read and matched here.
         located = self._located
         matched: set[str] = set()
-        unsure: set[str] = set()
-        for index, used in self._refreshed(set(located)):
+        unsure = {entry.id for entry in self.python if located.get(entry.id) is entry}
+        for index, used in self._refreshed(None):
             yes, maybe = index.matching(words, want_tags, want_tasks, want_licenses)
-            matched.update(i for i, rel in used if rel in yes)
-            unsure.update(i for i, rel in used if rel in maybe)
+            for rels, found in ((yes, matched), (maybe, unsure)):
+                for rel in rels:  # the file of an id in this root, used for that id
+                    dataset_id = index.id_of(rel)
+                    if dataset_id is not None and used.get(dataset_id) == rel:
+                        found.add(dataset_id)
         matches = []
-        for dataset_id in self._ids:
+        for dataset_id in sorted(matched | unsure):  # in id order, as ids() lists them
             if dataset_id in matched:
                 matches.append(dataset_id)
-                continue
-            if isinstance(located[dataset_id], str) and dataset_id not in unsure:
                 continue
             try:
                 meta = self._entry(dataset_id).metadata()
@@ -423,15 +432,14 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
-
-    def _refreshed(self, ids: set[str]) -> list[tuple[RootIndex, list[tuple[str, str]]]]:
-        """Each index with the (id, file) pairs it answers for among ``ids`` (the files used),
-        their metadata made current (and saved)."""
-        located, found = self._located, []
-        for index, group in self._groups:
-            used = [(i, rel) for i, rel in group.items() if located[i] is rel and i in ids]
+    def _refreshed(self, ids: set[str] | None) -> list[tuple[RootIndex, dict[str, str]]]:
+        """Each index with the files it answers for (by id) among ``ids`` (None: all ids), their
+        metadata made current (and saved)."""
+        found = []
+        for index, group in self._groups:  # each holds the ids its root is used for
+            used = group if ids is None else {i: r for i, r in group.items() if i in ids}
             if used:
-                index.refresh([rel for _, rel in used], [i for i, _ in used], read_metadata)
+                index.refresh(list(used.values()), list(used), read_metadata)
                 index.save()
                 found.append((index, used))
         return found

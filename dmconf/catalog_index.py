@@ -27,8 +27,10 @@ index existed.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -45,7 +47,7 @@ from dmconf.settings_sources import ENV_CACHE
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
 
 ENV_INDEX = "DMCONF_CATALOG_INDEX"
-VERSION = f"2 dmconf {__version__}"  # a new dmconf may list or describe differently
+VERSION = f"4 dmconf {__version__}"  # a new dmconf may list or describe differently
 RECENT_NS = 2_000_000_000
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
@@ -53,8 +55,10 @@ CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, listing TEXT);
 CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, problem TEXT, meta TEXT,
                    license TEXT, text TEXT, python INTEGER);
 CREATE TABLE labels(rel TEXT, kind TEXT, value TEXT);
+CREATE TABLE stamps(rel TEXT PRIMARY KEY, stamp TEXT);
 CREATE INDEX labels_by_value ON labels(kind, value, rel);
 CREATE INDEX labels_by_rel ON labels(rel);
+CREATE INDEX files_in_python ON files(rel) WHERE problem IS NOT NULL OR python = 1;
 """
 Report = Callable[[str], None]
 Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it cannot be read)
@@ -103,6 +107,9 @@ class RootIndex:
     _dirs: dict[str, tuple[str, int, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
     _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
+    _listed: list[tuple[str, list[str], int]] = field(default_factory=list, repr=False)
+    _ids: dict[str, str] | None = field(default=None, repr=False)  # id by file, as listed
+    _pairs: tuple[list[str], list[str]] = field(default=([], []), repr=False)
 
     @property
     def file(self) -> Path:
@@ -187,6 +194,7 @@ class RootIndex:
             self._dirs = {}
         ids: list[str] = []
         rels: list[str] = []
+        self._listed = []
         seen: set[str] = set()
         now = time.time_ns()
         todo = [""]
@@ -197,18 +205,27 @@ class RootIndex:
             listing = self._folder(rel, folder, now)
             ids += listing["ids"]
             rels += listing["rels"]
+            self._listed.append((rel, listing["rels"], len(rel) + 1 if rel else 0))
             for name in listing["bad"]:
                 report(f"{Path(folder, name)}: its place in {self.base} does not make a "
                        "dataset id (letters, digits, '_' and '-' between dots); rename it")
             if listing["error"]:
                 report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
             todo += reversed(listing["dirs"])
+        self._pairs, self._ids = (rels, ids), None  # made into a dict when asked (search)
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
+            self._writable().executemany("DELETE FROM stamps WHERE rel = ?", [(r,) for r in gone])
             for rel in gone:
                 self._forget(_decoded(self._dirs[rel][2]), {})
         return ids, rels
+
+    def id_of(self, rel: str) -> str | None:
+        """The id of a file listed by :meth:`listing`."""
+        if self._ids is None:
+            self._ids = dict(zip(*self._pairs, strict=True))
+        return self._ids.get(rel)
 
     def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
         """Drop the metadata of the files a folder listed before and lists no more."""
@@ -243,7 +260,43 @@ class RootIndex:
 
     def refresh(self, rels: list[str], ids: list[str],
                 read: Callable[[Path], dict[str, Any]]) -> None:
-        """Make the metadata of these files current: stat each, read those that changed."""
+        """Make the metadata of these files current: stat each, read those that changed.
+
+        When they are every file listed (``search``), a folder whose files all have the
+        ``stat`` they had when it was last stamped (and none had changed less than RECENT_NS
+        before) is current as a whole, without looking at each file's stored key."""
+        stamps: list[tuple[str, str]] = []
+        if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
+                itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
+            rels, stamps = self._unstamped()
+            ids = [self.id_of(rel) or "" for rel in rels]
+        if rels:
+            self._refresh(rels, ids, read)
+        if stamps:
+            self._writable().executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?)", stamps)
+
+    def _unstamped(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The files of the folders whose stamp differs, and the new stamps of those folders
+        to record once their files are read (none for a folder changed too recently)."""
+        try:
+            stored = dict(self._connection().execute("SELECT rel, stamp FROM stamps"))
+        except sqlite3.Error:
+            stored = {}
+        left: list[str] = []
+        stamps: list[tuple[str, str]] = []
+        now = time.time_ns()
+        for folder, names, cut in self._listed:
+            stamp = _stamp(os.path.join(self.base, folder), [r[cut:] for r in names], now,
+                           stored.get(folder))
+            if stamp is not None and stored.get(folder) == stamp[0]:
+                continue  # current as a whole: described() reads its files' rows when asked
+            left += names
+            if stamp is not None and not stamp[1]:
+                stamps.append((folder, stamp[0]))
+        return left, stamps
+
+    def _refresh(self, rels: list[str], ids: list[str],
+                 read: Callable[[Path], dict[str, Any]]) -> None:
         db = self._connection()
         if self._files is None:
             try:
@@ -342,6 +395,33 @@ class RootIndex:
         other = {r for (r,) in db.execute(
             "SELECT rel FROM files WHERE problem IS NOT NULL OR python = 1")}
         return matched, other
+
+
+def _stamp(folder: str, names: list[str], now: int, stored: str | None
+           ) -> tuple[str, bool] | None:
+    """A digest of the names and ``stat`` of a folder's definition files, and whether one
+    changed too recently to be trusted (not worked out when it is the ``stored`` one; None:
+    one cannot be stat'ed)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        infos = [os.stat(name, dir_fd=fd) for name in names]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    keys = [(i.st_size, i.st_mtime_ns, i.st_ctime_ns, i.st_ino, i.st_dev) for i in infos]
+    digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
+    try:
+        digest.update(array.array("Q", itertools.chain.from_iterable(keys)).tobytes())
+    except OverflowError:  # a time before 1970
+        digest.update(repr(keys).encode())
+    if digest.hexdigest() == stored:
+        return stored, False
+    newest = max(max(i.st_mtime_ns, i.st_ctime_ns) for i in infos) if infos else 0
+    return digest.hexdigest(), newest > now - RECENT_NS
 
 
 def _off() -> bool:

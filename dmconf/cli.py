@@ -6,19 +6,17 @@ and exit non-zero; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
-import logging
 import sys
-import textwrap
-import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from dmconf import __version__
-from dmconf.errors import DefinitionError, DmconfError, SettingsError
+from dmconf.errors import DmconfError, SettingsError
+
+TYPE_CHECKING = False  # imported when used: a warm `prepare` answers before any of them
+if TYPE_CHECKING:
+    import argparse
+    import contextlib
+    from collections.abc import Sequence
+    from typing import Any
 
 
 class CheckFailed(DmconfError):
@@ -32,6 +30,17 @@ EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The parser, with every command."""
+    return _build(None)[0]
+
+
+def _build(wanted: str | None) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser with every command's sub-parser, or (``wanted``) with that one's only: the
+    others' arguments are not built (a command's start-up is part of its time). Returns the
+    parser and the names of every command."""
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(
         prog="dmconf",
         description="Find, download, verify and describe datasets by their qualified id.",
@@ -39,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dmconf {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _Commands(
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), wanted)
 
     search = commands.add_parser("search", help="ids matching words (and tags, tasks)")
     search.add_argument("query", nargs="*", help="words to find (tag:X and task:X also work)")
@@ -115,20 +125,55 @@ def _parser() -> argparse.ArgumentParser:
     porting.add_argument("--out", required=True, type=Path, help="where to write the project")
     porting.set_defaults(func=_port)
 
-    from dmconf.commands import catalog, lockfile, paths, remote
+    import importlib
 
-    remote.register(commands)
-    lockfile.register(commands)
-    catalog.register(commands)
-    paths.register(commands)
+    for target, names in _ELSEWHERE:  # a module is imported when one of its commands may run
+        if wanted is None or wanted in names:
+            module, _, function = target.partition(":")
+            getattr(importlib.import_module(module), function)(commands)
+        else:
+            commands.names += names
+    return parser, commands.names
 
+
+def _add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="JSON schema of a data type or of definitions")
     schema.add_argument("type", nargs="?", help="a type name (idx, csv...); default: definitions")
     schema.set_defaults(func=_schema)
-    from dmconf.cli_hubs import add_commands  # import, export: datasets from and to the hubs
 
-    add_commands(commands)
-    return parser
+
+# Commands registered by functions of their own, in the order `dmconf --help` lists them. A
+# command missing here still runs: the whole parser is built for a word that is no command.
+_ELSEWHERE = (
+    ("dmconf.commands.remote:register", ("remote", "push", "pull", "copy", "where")),
+    ("dmconf.commands.lockfile:register", ("lock",)),
+    ("dmconf.commands.catalog:register", ("catalog",)),
+    ("dmconf.commands.paths:register", ("paths",)),
+    ("dmconf.cli:_add_schema", ("schema",)),
+    ("dmconf.cli_hubs:add_commands", ("import", "export")),  # datasets from and to the hubs
+)
+
+
+class _Commands:
+    """The sub-parsers action, making the parser of the command being run only (all of them
+    when ``wanted`` is None: for help and usage errors)."""
+
+    def __init__(self, action: Any, wanted: str | None) -> None:
+        self._action, self._wanted = action, wanted
+        self.names: list[str] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        self.names.append(name)
+        if self._wanted is None or name == self._wanted:
+            return self._action.add_parser(name, **kwargs)
+        return _Unused()
+
+
+class _Unused:
+    """Stands for the parser of a command not being run: every call is ignored."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
 
 
 def _accept(args: argparse.Namespace) -> None:
@@ -154,6 +199,8 @@ def _add_file(args: argparse.Namespace) -> None:
 
 
 def _port(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.compat.datamaestro.port import port
 
     result = port(args.source, args.out)
@@ -167,19 +214,23 @@ def _out(text: str) -> None:
 
 
 def _search(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
+    import json
 
-    catalog = Catalog.from_settings()
+    from dmconf.catalog_note import noted_catalog, remember
+
+    catalog = noted_catalog()
     ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
                          licenses=args.license)
+    described = catalog.described(ids) if args.json or args.long else []
+    remember(catalog)
     if args.json:
-        rows = [{"id": i, **meta} for i, meta in catalog.described(ids)]
+        rows = [{"id": i, **meta} for i, meta in described]
         # Search reads a definition's fields unvalidated: YAML may give a date, printed as text.
         _out(json.dumps(rows, indent=2, default=str))
     elif args.long:
         from dmconf.progress import human_size
 
-        for dataset_id, meta in catalog.described(ids):
+        for dataset_id, meta in described:
             size = meta.get("download_size")
             splits = meta.get("splits")
             splits = splits if isinstance(splits, dict) else {}
@@ -194,107 +245,20 @@ def _search(args: argparse.Namespace) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
+    import json
 
-    ids = Catalog.from_settings().ids()
+    from dmconf.catalog_note import noted_catalog, remember
+
+    catalog = noted_catalog()
+    ids = catalog.ids()
+    remember(catalog)
     _out(json.dumps(ids, indent=2) if args.json else "\n".join(ids))
 
 
 def _info(args: argparse.Namespace) -> None:
-    from dmconf.catalog import Catalog
-    from dmconf.settings import load_settings
-    from dmconf.state import DatasetState
+    from dmconf.commands.info import info
 
-    settings = load_settings()
-    catalog = Catalog.from_settings(settings)
-    definition = catalog.find(args.id)
-    hidden = [entry.location for entry in catalog.places(args.id)[1:]]
-    if args.json:
-        _out(definition.model_dump_json(indent=2))
-        return
-    if args.yaml:
-        _out(definition.to_yaml().rstrip("\n"))
-        return
-    if args.bibtex:
-        if not definition.citation:
-            raise DefinitionError("has no citation to print", dataset=definition.id)
-        _out(definition.citation.rstrip("\n"))
-        return
-    folder = settings.dataset_folder(definition)
-    prepared = DatasetState(folder).is_prepared(definition)
-    lines = [f"{definition.id} - {definition.title}"]
-    if definition.description:
-        lines += textwrap.indent(definition.description.strip(), "  ").splitlines()
-    splits = ", ".join(f"{name} {count:,}" for name, count in definition.splits.items())
-    lines += [
-        f"homepage:  {definition.homepage or '-'}",
-        f"license:   {definition.license or '-'}",
-        f"version:   {definition.version or '-'}",
-        *_declared(definition),
-        f"tags:      {', '.join(definition.tags) or '-'}",
-        f"tasks:     {', '.join(definition.tasks) or '-'}",
-        f"splits:    {splits or '-'}",
-        *([f"download:  {_size_with_bytes(definition.download_size)}",
-           f"on disk:   {_size_with_bytes(definition.disk_size)}"] if definition.derive is None
-          else ["download:  - (derived: made from its inputs, below)"]),
-        f"type:      {definition.type or f'from {definition.croissant}'}",
-        f"defined:   {definition.source}",
-        *(f"hides:     {place}" for place in hidden),
-        f"prepared:  {'yes' if prepared else 'no'} ({folder})",
-        f"hydra:     {settings.hydra_group}={definition.id}"
-        if settings.hydra_group
-        else "hydra:     - (hydra_group is off)",
-        *([f"terms:     must be accepted (dmconf accept {definition.id})"]
-          if definition.terms else []),
-    ]
-    if definition.citation:  # printed alone by `info --bibtex`
-        lines += ["citation:", *textwrap.indent(definition.citation, "  ").splitlines()]
-    else:
-        lines.append("citation:  -")
-    if definition.derive is not None:
-        derive = definition.derive
-        lines += [f"derive:    step {derive.step}"
-                  + (f" (version {derive.version})" if derive.version is not None else ""),
-                  *(f"  input {name}: {i.dataset}" + (f" part {i.part}" if i.part else "")
-                    for name, i in derive.inputs.items()),
-                  *(f"  param {k}: {v}" for k, v in derive.params.items())]
-    lines += [
-        "resources:",
-    ]
-    for key, resource in definition.resources.items():
-        size = _size_with_bytes(resource.size)
-        if resource.build is not None:
-            build = resource.build
-            lines += [f"  {key}: built by {build.code} ({build.plugin} {build.version})",
-                      *([f"    from   {', '.join(build.inputs)}"] if build.inputs else []),
-                      *([f"    reads  {', '.join(build.datasets)}"] if build.datasets else [])]
-            continue
-        lines.append(f"  {key}: {size}, unpack {resource.unpack}")
-        lines.append(f"    sha256 {resource.sha256 or '(none: computed and printed on download)'}")
-        if resource.manual:
-            lines.append(f"    manual {' '.join(resource.manual.split())} (file "
-                         f"{resource.filename}; dmconf add-file {definition.id} {key} PATH)")
-        else:
-            lines.append(f"    url    {resource.url}")
-        lines += [f"    mirror {mirror}" for mirror in resource.mirrors]
-    _out("\n".join(lines))
-
-
-def _declared(definition: Any) -> list[str]:
-    """``info``'s lines for the versions and variants a definition declares (ID@V, ID:NAME)."""
-    from dmconf.refs import Semver
-
-    def listed(names: list[str], default: str | None) -> str:
-        return ", ".join(f"{n} (default)" if n == default else n for n in names)
-
-    newest_first = sorted(definition.versions, key=lambda v: Semver(v).key(), reverse=True)
-    return [
-        *([f"versions:  {listed(newest_first, definition.version)}"] if newest_first else []),
-        *([f"variants:  {listed(sorted(definition.variants), definition.variant)}"]
-          if definition.variants else []),
-        *([f"variant:   {definition.variant}"] if definition.variant and not definition.variants
-          else []),
-    ]
+    info(args)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -316,16 +280,9 @@ def _check(args: argparse.Namespace) -> None:
         raise CheckFailed(f"{len(failed)} URL(s) failed the check (see the table above)")
 
 
-def _size_with_bytes(size: int | None) -> str:
-    """``9.5 MiB (9912422 B)``: readable, and exact for comparing with a server's listing."""
-    from dmconf.progress import human_size
-
-    if size is None:
-        return "size unknown"
-    return human_size(size) if size < 1024 else f"{human_size(size)} ({size} B)"
-
-
 def _prepare(args: argparse.Namespace) -> None:
+    import time
+
     from dmconf.catalog import Catalog
     from dmconf.preparation import prepared
     from dmconf.settings import load_settings
@@ -377,12 +334,37 @@ def _warm_prepare(argv: Sequence[str]) -> int | None:
     return 0
 
 
+def _warm_info(argv: Sequence[str]) -> int | None:
+    """``dmconf [-q] info ID [--json|--yaml|--bibtex]`` when nothing it depends on changed
+    since it was printed: the text printed then, without argparse, the settings, the catalogue
+    or the models (see :mod:`dmconf.info_note`)."""
+    words = list(argv)
+    while words and words[0] in ("-q", "--quiet"):
+        words.pop(0)
+    forms = {"--json": "json", "--yaml": "yaml", "--bibtex": "bibtex"}
+    options = [w for w in words[1:] if w.startswith("-")]
+    names = [w for w in words[1:] if not w.startswith("-")]
+    if words[:1] != ["info"] or len(names) != 1 or len(options) > 1 or not set(options) <= set(
+            forms):
+        return None
+    from dmconf.info_note import recall_info
+
+    text = recall_info(names[0], forms[options[0]] if options else "text")
+    if text is None:
+        return None
+    _out(text)
+    return 0
+
+
 def _waiting(message: str) -> None:
     print(f"INFO {message}", file=sys.stderr, flush=True)  # as the dmconf logger prints
 
 
 def logs_above_bars(settings: Any) -> contextlib.AbstractContextManager[Any]:
     """While progress bars show, log lines print above them, not through them."""
+    import contextlib
+    import logging
+
     from dmconf.progress import progress_enabled
 
     if not progress_enabled(settings):
@@ -408,6 +390,8 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _rm(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.prepared import remove
     from dmconf.settings import load_settings
 
@@ -418,6 +402,8 @@ def _rm(args: argparse.Namespace) -> None:
 
 
 def _du(args: argparse.Namespace) -> None:
+    import json
+
     from dmconf.prepared import disk_usage
     from dmconf.progress import human_size
     from dmconf.settings import load_settings
@@ -436,6 +422,8 @@ def _du(args: argparse.Namespace) -> None:
 
 
 def _gc(args: argparse.Namespace) -> None:
+    import logging
+
     from dmconf.derive.gc import collect
     from dmconf.progress import human_size
     from dmconf.settings import load_settings
@@ -458,6 +446,8 @@ def to_json(obj: Any) -> str:
 
 
 def _schema(args: argparse.Namespace) -> None:
+    import json
+
     if args.type is None:
         from dmconf.definition import DatasetDefinition
 
@@ -471,7 +461,10 @@ def _schema(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     try:
-        answered = _warm_prepare(sys.argv[1:] if argv is None else argv)
+        words = sys.argv[1:] if argv is None else argv
+        answered = _warm_prepare(words)
+        if answered is None:
+            answered = _warm_info(words)
         return _main(argv) if answered is None else answered
     finally:
         if "dmconf.warm" in sys.modules:  # the note is written: who waits on it answers from it
@@ -479,7 +472,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    import logging
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((w for w in words if not w.startswith("-")), None)
+    parser, names = _build(wanted)
+    if wanted not in names:  # help, a usage error: every command is shown
+        parser = _parser()
+    args = parser.parse_args(words)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     log = logging.getLogger("dmconf")

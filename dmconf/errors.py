@@ -36,7 +36,10 @@ turns errors into one-line messages.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` is not imported: `import dmconf` stays cheap
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "AccessDenied",

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
 
 from dmconf.errors import SettingsError
+
+TYPE_CHECKING = False  # `typing` is not imported: the warm path stays cheap
+if TYPE_CHECKING:
+    from collections.abc import Mapping, MutableMapping
+    from typing import Any
 
 __all__ = [
     "DEFAULT_HYDRA_GROUP",

@@ -34,14 +34,15 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dmconf.settings_sources import cache_folder, settings_file
 
+TYPE_CHECKING = False  # typing itself is not imported: a waiting process would pay for it
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from pydantic import BaseModel
 
     from dmconf.catalog import Catalog
@@ -63,20 +64,25 @@ WAIT = b"wait"  # a claim's holder waits for locks as long as they are held
 CLAIM_POLL = 0.02  # seconds between attempts of a waiting claim (no import, no CPU to speak of)
 
 
-@dataclass
 class Warm:
-    """What one prepared answer depended on, and what it was."""
+    """What one prepared answer depended on, and what it was (a plain class: ``dataclasses``
+    imports ``inspect``, which a process waiting on a claim would pay for)."""
 
-    dataset: str
-    roots: list[str]  # the catalogue roots, in order
-    source: str  # the definition file
-    folder: str
-    digest: str  # the definition's content digest, as the state file holds it
-    resources: list[str]
-    paths: list[str]  # every path of the typed object
-    fingerprint: list[Any]
-    output: str = ""  # the JSON `dmconf prepare` printed
-    code: list[Any] | None = None  # dmconf's modules, for a note read by another process
+    def __init__(
+        self, dataset: str, roots: list[str], source: str, folder: str, digest: str,
+        resources: list[str], paths: list[str], fingerprint: list[Any], output: str = "",
+        code: list[Any] | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.roots = roots  # the catalogue roots, in order
+        self.source = source  # the definition file
+        self.folder = folder
+        self.digest = digest  # the definition's content digest, as the state file holds it
+        self.resources = resources
+        self.paths = paths  # every path of the typed object
+        self.fingerprint = fingerprint
+        self.output = output  # the JSON `dmconf prepare` printed
+        self.code = code  # dmconf's modules, for a note read by another process
 
     def valid(self) -> bool:
         """Nothing it depends on changed, and the dataset is still prepared."""

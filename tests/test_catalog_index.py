@@ -247,3 +247,24 @@ def test_a_root_of_any_rank_keeps_its_precedence(env, tmp_path):
     catalog = Catalog([Root(plugin, "p", PLUGIN), Root(user, "u", USER)])
     assert [str(e.path) for e in catalog.places("org.same")] == [
         str(user / "org" / "same.yaml"), str(plugin / "org" / "same.yaml")]
+
+
+def test_a_folder_stamped_whole_still_sees_each_change(tmp_path, env, monkeypatch):
+    """`search` of every file trusts a folder whose files all have the `stat` they had when it
+    was stamped; an edit in place keeping size and modification time still changes it."""
+    monkeypatch.setattr(catalog_index, "RECENT_NS", 0)  # every file old enough to be stamped
+    base = tmp_path / "stamped"
+    two = write(base / "org" / "a" / "two.yaml", "name: Two\nlicense: MIT\n")
+    write(base / "org" / "a" / "one.yaml", "name: One\n")
+    write(base / "org" / "b" / "three.yaml", "name: Three\nlicense: MIT\n")
+    age(*base.rglob("*"), base)
+    assert found(base, "", licenses=["mit"]) == ["org.a.two", "org.b.three"]
+    with closing(sqlite3.connect(RootIndex(str(base), "r").file)) as db:
+        stamped = {rel for (rel,) in db.execute("SELECT rel FROM stamps")}
+    assert stamped == {"", "org", os.path.join("org", "a"), os.path.join("org", "b")}
+    assert found(base, "", licenses=["mit"]) == ["org.a.two", "org.b.three"]
+    two.write_text(two.read_text().replace("MIT", "BSD"))  # same size, same inode
+    age(two)  # the old modification time put back: only ctime moved
+    assert found(base, "", licenses=["mit"]) == ["org.b.three"]
+    write(base / "org" / "b" / "four.yaml", "name: Four\nlicense: MIT\n")
+    assert found(base, "", licenses=["mit"]) == ["org.b.four", "org.b.three"]

@@ -133,3 +133,16 @@ def test_the_installed_entry_point_runs_as_a_user_runs_it(mnist_env, server):
     assert failed.returncode == 1
     assert failed.stderr.startswith("dmconf: error: unknown dataset 'no.such.id'")
     assert "Traceback" not in failed.stderr
+
+
+def test_the_parser_of_one_command_knows_every_command():
+    """`dmconf X` builds X's sub-parser only (start-up time); the list of commands, which
+    decides when the whole parser is built instead, names every command the whole one has."""
+    from dmconf.cli import _build
+
+    parser, everything = _build(None)
+    assert set(everything) == set(parser._subparsers._group_actions[0].choices)
+    for command in everything:
+        one, names = _build(command)
+        assert names == everything
+        assert list(one._subparsers._group_actions[0].choices) == [command]

@@ -31,6 +31,7 @@ import dmconf
 from dmconf import warm
 from dmconf.cli import _main, main, to_json
 from dmconf.errors import AgreementRequired, DatasetNotFound, DefinitionError, StorageError
+from dmconf.info_note import recall_info
 
 OLD = time.time() - 3600
 
@@ -449,3 +450,27 @@ def test_a_process_waits_for_the_claim_then_answers_from_the_note(aged, capsys):
     warm.claimed(0.5)
     assert warm.claim_or_wait(MNIST_ID) is None and len(warm._CLAIMS) == 1
     warm.release_claims()
+
+
+def test_info_and_list_answer_without_models_yaml_or_entry_points(aged):
+    """`info` and `list` in processes of their own: the second of each answers from notes
+    (dmconf/info_note.py, dmconf/catalog_note.py), with what the first printed."""
+    for argv in (("info", MNIST_ID), ("list",)):
+        first = cli(*argv)
+        assert first.returncode == 0, first.stderr
+        again = cli(*argv)
+        assert again.returncode == 0, again.stderr
+        assert heavy(again) == [] and again.stdout == first.stdout
+
+
+def test_info_says_whether_prepared_from_its_note(aged, capsys):
+    code, first, err = run(capsys, "info", MNIST_ID)
+    assert code == 0, err
+    assert "prepared:  yes" in first
+    assert recall_info(MNIST_ID, "text") == first.rstrip("\n")
+    assert main(["rm", MNIST_ID]) == 0
+    noted = recall_info(MNIST_ID, "text")
+    assert noted is not None and "prepared:  no" in noted
+    assert noted == first.rstrip("\n").replace("prepared:  yes", "prepared:  no")
+    code, out, err = run(capsys, "info", MNIST_ID)
+    assert out == noted + "\n"
