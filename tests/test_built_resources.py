@@ -9,6 +9,7 @@ files the loopback server serves. The real plugins' builders are prepared in
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -27,12 +28,20 @@ from httpserver import FileServer
 import dmconf
 from dmconf.cli import main
 from dmconf.compat.datamaestro.port import port
-from dmconf.errors import DefinitionError, DownloadError, StepFailed, VerificationFailed
+from dmconf.errors import (
+    ChecksumMismatch,
+    DefinitionError,
+    DownloadError,
+    OfflineError,
+    StepFailed,
+    VerificationFailed,
+)
 from dmconf.prepared import verify
 from dmconf.settings import load_settings
 from dmconf.state import DatasetState
 
 DATASET = "org.example.built"
+WORDS = b"one\ntwo\n"  # what the server gives Fetched (its md5 is the definition's checker)
 _NAMES = itertools.count()
 
 PLUGIN = '''
@@ -46,6 +55,7 @@ from datamaestro.definitions import Dataset, dataset
 from datamaestro.download import FileResource, FilesCopy, Resource, reference
 from datamaestro.download.archive import TarDownloader
 from datamaestro.download.single import FileDownloader
+from datamaestro.utils import HashCheck
 from experimaestro import Param
 
 
@@ -90,6 +100,33 @@ class older(Resource):
         destination = self.definition.datapath / self.varname
         destination.mkdir(exist_ok=True)
         (destination / "done").write_text(Built.COUNT.path.read_text())
+
+
+class fetching(Resource):
+    """As lz4docstore_downloader: download(force) fetches its URL through the context."""
+
+    def __init__(self, varname, url, *, checker=None, size=None):
+        super().__init__(varname)
+        self.url, self.checker, self.size = url, checker, size
+
+    def download(self, force=False):
+        destination = self.definition.datapath / self.varname
+        destination.mkdir(exist_ok=True)
+        with self.context.downloadURL(self.url, size=self.size) as file:
+            self.checker.check(file.path)
+            inside = file.path.parent == destination.parent  # the build's scratch folder
+            (destination / "words").write_text(f"{inside} {file.path.read_text().upper()}")
+
+
+@dataset(id="org.example.built.fetched")
+class Fetched(Dataset):
+    """Fetched by the plugin's code through datamaestro's context"""
+
+    WORDS = fetching("words", "https://data.example.org/fetched/words.txt",
+                     checker=HashCheck("WORDS_MD5"), size=8)
+
+    def config(self) -> File:
+        return File.C(path=self.WORDS.path / "words")
 
 
 class Counted(Base):
@@ -158,7 +195,8 @@ def built(env, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (source / "__init__.py").write_text("")
     (source / "config" / "__init__.py").write_text("")
     (source / "config" / "org" / "example" / "built.py").write_text(
-        PLUGIN.replace("SERVER", server.url("built").rstrip("/")))
+        PLUGIN.replace("SERVER", server.url("built").rstrip("/")).replace(
+            "WORDS_MD5", hashlib.md5(WORDS).hexdigest()))
     project = port(str(source), tmp_path / "ported").project
     site = tmp_path / "site"
     site.mkdir()
@@ -170,6 +208,7 @@ def built(env, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         f"[dmconf.repositories]\n{name} = dmconf_{name}.config\n")
     server.files["built/archive.tar.gz"] = _archive()
     server.files["built/docs.txt"] = b"one\ntwo\n"
+    server.files["built/words.txt"] = WORDS
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("BUILT_LOG", str(tmp_path / "runs.log"))
@@ -344,3 +383,58 @@ def test_an_interrupted_build_leaves_nothing_half_written(built, tmp_path: Path,
         assert len(_leftovers(folder)) == 1
     assert dmconf.prepare(DATASET).count.path.read_text() == "2\n"
     assert (_runs(built), _runs(built, "resumed")) == (2, 1) and _leftovers(folder) == []
+
+
+FETCHED = "org.example.built.fetched"
+
+
+def _fetching(built, server: FileServer, offline: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    """The settings mapping Fetched's URL to the server; the folder of Fetched."""
+    built.settings.write_text(yaml.safe_dump({
+        "mirrors": {"https://data.example.org/fetched/": server.url("built/")}, "retries": 1,
+        "offline": offline}))
+    return built.folder(FETCHED)
+
+
+def _left(folder: Path) -> list[str]:
+    """What a build left in the dataset's folder, lock and state files aside."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")
+                  and not p.name.startswith(".dmconf-state")) if folder.is_dir() else []
+
+
+def test_context_download_url_is_dmconfs_fetcher_inside_the_build(built, server) -> None:
+    # lz4docstore_downloader's way: download(force) asks self.context.downloadURL(url, size)
+    build = dmconf.find(FETCHED).resources["words"].build
+    assert build is not None and build.params["url"] == "https://data.example.org/fetched/words.txt"
+    folder = _fetching(built, server)
+    data = dmconf.prepare(FETCHED)
+    # through the mirror, into the build's scratch folder, then removed with it
+    assert data.path.read_text() == "True ONE\nTWO\n"
+    assert [r.path for r in server.log] == ["/built/words.txt"]
+    assert _left(folder) == ["words"]
+
+
+def test_context_download_url_verifies_the_resources_checker(built, server) -> None:
+    folder = _fetching(built, server)
+    server.files["built/words.txt"] = b"one\ntow\n"  # the size is right, the md5 is not
+    with pytest.raises(ChecksumMismatch) as raised:
+        dmconf.prepare(FETCHED)
+    assert raised.value.fields["dataset"] == FETCHED and "expected md5" in str(raised.value)
+    assert server.url("built/words.txt") in str(raised.value)
+    assert _left(folder) == []  # no download, no scratch folder, no output
+
+
+def test_context_download_url_offline_is_refused(built, server) -> None:
+    folder = _fetching(built, server, offline=True)
+    with pytest.raises(OfflineError, match="DMCONF_OFFLINE forbids the network") as raised:
+        dmconf.prepare(FETCHED)
+    assert raised.value.fields["dataset"] == FETCHED and server.log == []
+    assert _left(folder) == []
+
+
+def test_context_download_url_outside_a_build_is_refused() -> None:
+    from dmconf.compat.datamaestro.context import Context
+
+    with pytest.raises(StepFailed, match="outside a resource's build"), \
+            Context().downloadURL("https://example.org/x"):
+        pass

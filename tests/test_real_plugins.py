@@ -10,6 +10,7 @@ fetches is prepared, its URLs mapped by the settings' ``mirrors:`` to the loopba
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -402,3 +403,151 @@ def test_resources_built_by_the_plugins_code(
                    "a1,a2", "Counter",  # the store built by impact_index, read by the plugin
                    "Cells.", "1,3", "1,3"]  # query 5 is judged in train only: filtered out
     assert {r.path for r in server.log} == {"/lighton/corpus.parquet", "/beir/scifact.zip"}
+
+
+# A plugin of the test's (ported like a user's) using datamaestro-text's real
+# lz4docstore_downloader, reader and store type: the real id pins ORConvQA's md5, which a
+# generated file cannot match; this one pins the generated file's md5.
+ORCONVQA = '''
+from dmconf.compat.datamaestro.definitions import Dataset, dataset
+from dmconf.compat.datamaestro.utils import HashCheck
+from dmconf_text.config.com.github.prdwb.orconvqa import orConvQADocumentReader
+from dmconf_text.data.ir.stores import OrConvQADocumentStore
+from dmconf_text.datasets.irds.helpers import lz4docstore_downloader
+
+
+@dataset(url="https://github.com/prdwb/orconvqa-release")
+class Passages(Dataset):
+    """orConvQA's passages, the real downloader on a generated file"""
+
+    ALL_BLOCKS = lz4docstore_downloader(
+        "all_blocks", "https://ciir.cs.umass.edu/downloads/ORConvQA/all_blocks.txt.gz",
+        orConvQADocumentReader, OrConvQADocumentStore.NAMED_TUPLE, "id",
+        checker=HashCheck("MD5"), size=SIZE, count_hint=2)
+
+    def config(self) -> OrConvQADocumentStore:
+        return OrConvQADocumentStore.C(path=self.ALL_BLOCKS.path, count=2)
+'''
+
+
+def _orconvqa_plugin(site: Path, blocks: bytes) -> None:
+    """ORCONVQA as the installed plugin ``dmconf-orcheck`` (one entry point)."""
+    import hashlib
+
+    module = site / "dmconf_orcheck" / "config" / "org" / "example"
+    module.mkdir(parents=True)
+    for init in (site / "dmconf_orcheck", site / "dmconf_orcheck" / "config"):
+        (init / "__init__.py").write_text("")
+    (module / "orconvqa.py").write_text(ORCONVQA.replace("MD5", hashlib.md5(blocks).hexdigest())
+                                        .replace("SIZE", str(len(blocks))))
+    info = site / "dmconf_orcheck-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dmconf-orcheck\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[dmconf.repositories]\norcheck = dmconf_orcheck.config\n")
+
+
+@pytest.mark.slow
+def test_context_download_and_wayback_of_the_real_orconvqa_and_qrecc(
+    plugins: Path, tmp_path: Path, server: FileServer
+) -> None:
+    # lz4docstore_downloader (datamaestro-text) fetches its URL through datamaestro's
+    # context.downloadURL, which is dmconf's fetcher: the real com.github.prdwb.orconvqa.passages
+    # maps it to the loopback server and is refused by its md5 pin (the error names the dataset
+    # and URL, nothing is left); the same class, reader and store type with the generated
+    # file's md5 (org.example.orconvqa.passages) builds ir_datasets' PickleLz4FullStore.
+    blocks = gzip.compress(_jsonl([
+        {"id": "b1", "title": "Cats", "text": "Cats purr.", "aid": "a1", "bid": 0},
+        {"id": "b2", "title": "Dogs", "text": "Dogs bark.", "aid": "a2", "bid": 1}]))
+    server.files["orconvqa/all_blocks.txt.gz"] = blocks
+    # com.github.apple.ml-qrecc.content (datamaestro-text) reads the URLs of the answers of
+    # com.github.apple.ml-qrecc, whose zip is md5-pinned upstream: a generated zip cannot match.
+    # dmconf's precedence puts the user's catalogue roots before the plugins, so this test
+    # defines com.github.apple.ml-qrecc in its root (same data type, the generated zip's
+    # sha256) and the REAL Content definition reads it through its reference, then asks the
+    # loopback "Wayback Machine" (mirrors: for archive.org and web.archive.org) for the pages.
+    entries = [{"Conversation_no": 1, "Turn_no": 1, "Conversation_source": "quac",
+                "Question": "What purrs?", "Rewrite": "What purrs?", "Context": [],
+                "Answer": "Cats", "Answer_URL": "https://example.org/cats#purr"},
+               {"Conversation_no": 1, "Turn_no": 2, "Conversation_source": "quac",
+                "Question": "And barks?", "Rewrite": "What barks?", "Context": ["What purrs?"],
+                "Answer": "Dogs", "Answer_URL": "https://example.org/dogs"}]
+    qrecc = _zip({"qrecc_train.json": json.dumps(entries[:1]).encode(),
+                  "qrecc_test.json": json.dumps(entries[1:]).encode()})
+    server.files["qrecc/qrecc_data.zip"] = qrecc
+    catalog = tmp_path / "catalog"
+    (catalog / "com" / "github" / "apple").mkdir(parents=True)
+    (catalog / "com" / "github" / "apple" / "ml-qrecc.yaml").write_text(json.dumps({
+        "name": "QReCC (the test's copy)", "description": "Generated QReCC conversations.",
+        "resources": {"data": {"url": server.url("qrecc/qrecc_data.zip"), "unpack": "unzip",
+                               "sha256": hashlib.sha256(qrecc).hexdigest()}},
+        "type": "dmconf.compat.datamaestro.data.ml.Supervised",
+        "data": {"train": {"type": "dmconf_text.data.conversation.qrecc.QReCCDataset",
+                           "path": "data/qrecc_train.json"},
+                 "test": {"type": "dmconf_text.data.conversation.qrecc.QReCCDataset",
+                          "path": "data/qrecc_test.json"}}}))
+    snapshot = "20191201000000"
+    server.files[f"qrecc-wb/web/web/{snapshot}id_/https://example.org/cats"] = b"<p>Cats</p>"
+
+    def availability(query: dict[str, list[str]]) -> bytes:
+        link = query["url"][0]
+        closest = {"available": True, "url": f"http://web.archive.org/web/{snapshot}/{link}",
+                   "timestamp": snapshot, "status": "200"} if link.endswith("cats") else None
+        return json.dumps({"url": link, "archived_snapshots": {"closest": closest} if closest
+                           else {}}).encode()
+
+    server.answers["qrecc-wb/archive/wayback/available"] = availability
+    site = tmp_path / "site"
+    _orconvqa_plugin(site, blocks)
+    env = _env(plugins, tmp_path, {
+        "https://ciir.cs.umass.edu/downloads/ORConvQA/": server.url("orconvqa/"),
+        "https://archive.org/": server.url("qrecc-wb/archive/"),
+        "https://web.archive.org/": server.url("qrecc-wb/web/")})
+    env.update(PYTHONPATH=os.pathsep.join([str(site), env["PYTHONPATH"]]),
+               DMCONF_CATALOG=str(catalog))
+    out = _run([sys.executable, "-c", textwrap.dedent("""
+        import json, os, dmconf
+        from dmconf.errors import ChecksumMismatch, StepFailed
+        from dmconf.settings import load_settings
+        def left(dataset_id):
+            folder = load_settings().dataset_folder(dmconf.find(dataset_id))
+            return ",".join(sorted(n for n in os.listdir(folder) if not n.endswith(".lock")
+                                   and not n.startswith(".dmconf-state"))) or "nothing"
+        real = "com.github.prdwb.orconvqa.passages"
+        try:
+            dmconf.prepare(real)
+        except ChecksumMismatch as exc:
+            print(exc.fields["dataset"] == real, exc.fields["algorithm"],
+                  exc.fields["url"].endswith("/orconvqa/all_blocks.txt.gz"), left(real))
+        docs = dmconf.prepare("org.example.orconvqa.passages")
+        from dmconf_text.data.ir.formats import OrConvQADocument
+        found = docs.document_ext("b2")[OrConvQADocument]
+        print(type(docs.store).__name__, found.title, found.body,
+              left("org.example.orconvqa.passages"))
+        main = dmconf.find("com.github.apple.ml-qrecc")
+        print(main.source.startswith(os.environ["DMCONF_CATALOG"]))
+        content = "com.github.apple.ml-qrecc.content"
+        try:
+            dmconf.prepare(content)
+        except StepFailed as exc:
+            print(exc.fields["resource"], "lz4docstore_builder" in str(exc),
+                  "unexpected keyword argument 'link'" in str(exc))
+        folder = load_settings().dataset_folder(dmconf.find(content))
+        for line in (folder / "wayback.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            print(record["link"], record.get("contents", record.get("available")))
+        print(left(content))
+    """)], env).stdout.split()
+    assert out == [
+        "True", "md5", "True", "nothing",  # the real pin refuses the generated file
+        "PickleLz4FullStore", "Dogs", "Dogs", "bark.",  # built, read back
+        "all_blocks.txt",  # the store; the download is gone
+        "True",  # Main is the user root's
+        # the plugin's own store code cannot read datamaestro's wayback records (below)
+        "store", "True", "True",
+        "https://example.org/cats", "<p>Cats</p>", "https://example.org/dogs", "False",
+        "wayback.jsonl",
+    ]
+    asked = {r.path for r in server.log}
+    assert {"/orconvqa/all_blocks.txt.gz", "/qrecc/qrecc_data.zip",
+            f"/qrecc-wb/web/web/{snapshot}id_/https://example.org/cats"} <= asked

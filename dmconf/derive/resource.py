@@ -28,10 +28,12 @@ definition.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from dmconf.settings import Settings
     from dmconf.state import DatasetState
 
-__all__ = ["FORMAT", "build_key", "build_order", "build_resource", "builder_of"]
+__all__ = ["FORMAT", "build_key", "build_order", "build_resource", "builder_of", "fetched"]
 
 log = logging.getLogger("dmconf")
 
@@ -58,6 +60,9 @@ PIP_NAMES = {"impact_index": "impact-index", "ir_datasets": "ir-datasets", "yaml
 #: not exist), reading its inputs in the dataset's ``folder``; ``prepare(id)`` gives the
 #: prepared data of another dataset
 Builder = Callable[[Path, Path, Callable[[str], Any]], None]
+#: the build running in this thread: its job, resource key and scratch folder (for fetched())
+_CURRENT: contextvars.ContextVar[tuple[Job, str, Path] | None] = contextvars.ContextVar(
+    "dmconf_build", default=None)
 
 
 def build_key(key: str, resource: Resource, state: DatasetState) -> str:
@@ -162,7 +167,11 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
         target = scratch / key
         try:
             log.info("%s: building %s (%s)", definition.id, key, _code(resource))
-            _run(definition, key, resource, lambda: builder(target, folder, data))
+            token = _CURRENT.set((job, key, scratch))
+            try:
+                _run(definition, key, resource, lambda: builder(target, folder, data))
+            finally:
+                _CURRENT.reset(token)
             if not os.path.lexists(target) or target.is_symlink():
                 raise StepFailed(
                     f"{definition.id}: resource {key!r}: the plugin code ({_code(resource)}) "
@@ -177,6 +186,38 @@ def build_resource(job: Job, key: str, resource: Resource) -> None:
             if scratch.is_dir() and {e.name for e in os.scandir(scratch)} <= {MARK}:
                 remove_path(scratch)  # kept only with what the code keeps to resume
     log.info("%s: %s built (%s)", definition.id, key, folder / key)
+
+
+@contextmanager
+def fetched(url: str, *, size: int | None = None, sha256: str | None = None,
+            md5: str | None = None) -> Iterator[Path]:
+    """A URL the running build's code asks for, downloaded by dmconf like any resource (the
+    settings' ``mirrors:``, offline mode, retries, resuming, ``size`` or the settings'
+    ``download_max_size``, the checksums verified, the manual folder) into the build's scratch
+    folder, and removed once the ``with`` block ends. Outside a build it is refused."""
+    from dmconf.definition import Resource as ResourceModel
+    from dmconf.fetch.download import remove_path
+    from dmconf.materialise import Job, materialise
+
+    current = _CURRENT.get()
+    if current is None:
+        raise StepFailed(f"{url}: code asks dmconf to download it outside a resource's build; "
+                         "only the code building a resource may (`dmconf prepare` runs it)")
+    job, key, scratch = current
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lstrip(".")[:100] or "download"
+    if name in (key, MARK) or not name.isprintable():
+        name = f"download-{name}"
+    resource = ResourceModel(url=url, size=size, sha256=sha256, md5=md5)
+    fetching = Job(job.definition, scratch, job.settings, cancel=job.cancel)
+    fetching.summary, fetching.locking = job.summary, job.locking
+    before = {e.name for e in os.scandir(scratch)}
+    try:
+        materialise(fetching, name, resource)
+        yield scratch / name
+    finally:  # the download, its lock and state file: what materialise added to the scratch
+        for entry in os.scandir(scratch):
+            if entry.name not in before and entry.name != key:
+                remove_path(Path(entry.path))
 
 
 def _resume(folder: Path, key: str, scratch: Path, wanted: str) -> None:

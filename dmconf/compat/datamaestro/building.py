@@ -43,17 +43,30 @@ class _Building:
 
 def builds(cls: type) -> bool:
     """Whether instances of a resource class are built by code (see the module). One whose
-    constructor takes a ``url`` fetches it itself, past dmconf's mirrors, offline mode and
-    checksums (``streaming_docstore_builder``, ``lz4docstore_downloader``): not built."""
+    constructor takes a ``url`` is built only when its code fetches it through the context
+    (``self.context.downloadURL``: dmconf's fetcher, ``lz4docstore_downloader``); one opening
+    it itself (``urllib``: ``streaming_docstore_builder``) would bypass dmconf's mirrors,
+    offline mode, retries and checksums, and is not built."""
     try:
-        if "url" in inspect.signature(cls).parameters:
-            return False
-        if callable(getattr(cls, "_download", None)):
-            return True
         older = getattr(cls, "download", None)  # datamaestro's older download(force)
-        return callable(older) and "force" in inspect.signature(older).parameters
+        older_api = callable(older) and "force" in inspect.signature(older).parameters
+        code = getattr(cls, "_download", None) if callable(
+            getattr(cls, "_download", None)) else older if older_api else None
+        if code is None:
+            return False
+        return "url" not in inspect.signature(cls).parameters or _through_context(cls)
     except (TypeError, ValueError):
         return False
+
+
+def _through_context(cls: type) -> bool:
+    """Whether the class's code fetches only through ``context.downloadURL``."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return False
+    return ".context.downloadURL(" in source and not any(
+        own in source for own in ("urlopen", "requests.", "urllib3.request", "http.client"))
 
 
 def closure_style(resource: Any) -> bool:

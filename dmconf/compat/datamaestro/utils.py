@@ -34,6 +34,19 @@ class HashCheck(FileChecker):
     def __repr__(self) -> str:
         return f"HashCheck({self.hashstr!r}, {self.algorithm})"
 
+    def check(self, path: Any) -> None:
+        """datamaestro's check of a file (plugin code calls it on what it downloaded)."""
+        from pathlib import Path
+
+        digest = self.hasherfn()
+        with Path(path).open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        actual = digest.hexdigest()
+        if actual != self.hashstr.lower():
+            raise ValueError(f"{path}: {self.algorithm} {actual} is not the expected "
+                             f"{self.hashstr}")
+
 
 def checksums(sha256: str | None, checker: Any, key: str) -> dict[str, str | None]:
     """The ``sha256`` or ``md5`` field from ``sha256=`` or a checker (a string: sha256)."""

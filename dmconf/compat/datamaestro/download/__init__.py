@@ -70,6 +70,13 @@ class Resource:
 
         return SimpleNamespace(datapath=datapath(self))
 
+    @property
+    def context(self) -> Any:
+        """datamaestro's context, for ``context.downloadURL`` while this resource is built."""
+        from dmconf.compat.datamaestro.context import Context
+
+        return Context(self)
+
     def prepare(self) -> Any:
         return self.path
 
