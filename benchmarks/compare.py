@@ -53,6 +53,42 @@ for name, sha256 in names:
                    processor=processor, progressbar=False)
 """
 
+# datamaestro's way to define a dataset: a repository package registered under the
+# ``datamaestro.repositories`` entry point, its definitions in ``config/`` modules, one
+# ``@filedownloader`` per file (a ``.gz`` URL into a name without it: gunzipped, as
+# datamaestro-image's com.lecun.mnist does, with no checksum, as there).
+DATAMAESTRO_REPOSITORY = {
+    "dmbench/__init__.py": """
+from datamaestro import Repository as _Repository
+
+class Repository(_Repository):
+    DESCRIPTION = "dmconf benchmark: a synthetic MNIST served on 127.0.0.1"
+    NAMESPACE = "dmbench"
+""",
+    "dmbench/config/__init__.py": "",
+    "dmbench/config/bench.py": """
+import os
+from datamaestro.data.ml import Supervised
+from datamaestro.data.tensor import IDX
+from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+
+BASE = os.environ["DMBENCH_BASE"]
+
+@filedownloader("train_images.idx", BASE + "train_images.gz")
+@filedownloader("train_labels.idx", BASE + "train_labels.gz")
+@filedownloader("test_images.idx", BASE + "test_images.gz")
+@filedownloader("test_labels.idx", BASE + "test_labels.gz")
+@dataset()
+def mnist(train_images, train_labels, test_images, test_labels) -> Supervised:
+    'Synthetic MNIST (dmconf benchmark).'
+    return Supervised.C(train=IDX.C(path=train_images), test=IDX.C(path=test_images))
+""",
+    "dmbench-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: dmbench\nVersion: 1.0\n",
+    "dmbench-1.0.dist-info/entry_points.txt":
+        "[datamaestro.repositories]\ndmbench = dmbench:Repository\n",
+}
+
 API_SCRIPT = """
 import sys, time
 start = time.perf_counter()
@@ -338,9 +374,20 @@ class Bench:
 
     def pooch(self, cache: Path, kind: str, names: list[tuple[str, str]], prefix: str = ""
               ) -> Callable[[], tuple[float, int]]:
-        argv = [self.peers, str(self.work / "pooch_script.py"), self.server.base + prefix, str(cache),
-                kind, json.dumps(names)]
+        argv = [self.peers, str(self.work / "pooch_script.py"), self.server.base + prefix,
+                str(cache), kind, json.dumps(names)]
         return lambda: run(argv)
+
+    def datamaestro(self, data: Path) -> Callable[[], tuple[float, int]]:
+        """``datamaestro --data DATA prepare bench.mnist`` with DATAMAESTRO_REPOSITORY installed."""
+        site = self.work / "dm-site"
+        for name, text in DATAMAESTRO_REPOSITORY.items():
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_text(text)
+        env = {**os.environ, "PYTHONPATH": str(site), "DMBENCH_BASE": f"{self.server.base}m/"}
+        argv = [str(Path(self.peers).parent / "datamaestro"), "--quiet", "--data", str(data),
+                "prepare", "bench.mnist"]
+        return lambda: run(argv, env)
 
     def python(self, code: str) -> Callable[[], tuple[float, int]]:
         return lambda: run([sys.executable, "-c", code])
@@ -401,17 +448,22 @@ class Bench:
     def group_cold(self) -> None:
         print("cold prepare, synthetic MNIST (4 gz files)", flush=True)
         data, cache = self.work / "cold-data", self.work / "cold-pooch"
-        out = self.work / "cold-curl"
+        out, dm = self.work / "cold-curl", self.work / "cold-datamaestro"
         curl = " & ".join(f"curl -sf {self.server.base}m/{k} | gzip -dc > {out}/{k[:-3]}"
                           for k, _ in self.mnist) + " & wait"
         samples = interleaved(self.reps, {
             "dmconf prepare": (fresh(data), self.dmconf(["prepare", "bench.mnist"], data)),
             "pooch script": (fresh(cache), self.pooch(cache, "gunzip", self.mnist, "m/")),
+            "datamaestro prepare": (fresh(dm), self.datamaestro(dm)),
             "4x curl | gzip -dc": (fresh(out), lambda: run(curl)),
         })
         self.add(Row("cold CLI prepare, synthetic MNIST (4 gz, 11 MB)", samples["dmconf prepare"],
                      {k: v for k, v in samples.items() if k != "dmconf prepare"},
                      "<= 0.9x pooch", "pooch script", 0.9))
+        self.add(Row("cold CLI prepare, synthetic MNIST, against datamaestro",
+                     samples["dmconf prepare"],
+                     {"datamaestro prepare": samples["datamaestro prepare"]},
+                     "<= 0.5x datamaestro", "datamaestro prepare", 0.5))
 
     def group_concurrent(self) -> None:
         print("8 concurrent cold prepares", flush=True)
