@@ -29,7 +29,7 @@ SCHEMA_NAME = "dmconf_dataset_schema"
 
 @dataclass
 class ResourceConfig:
-    """One resource of a dataset node (:class:`dmconf.definition.Resource`)."""
+    """One resource of a dataset node (:class:`dmconf.resource.Resource`)."""
 
     url: Optional[str] = None  # noqa: UP045
     mirrors: List[str] = field(default_factory=list)  # noqa: UP006
