@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
 
+TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
 if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue need neither
     from importlib.metadata import EntryPoint
+    from typing import Any, Protocol
 
     from dmconf.catalog_index import RootIndex
     from dmconf.definition import DatasetDefinition
@@ -149,10 +150,12 @@ class IndexedEntry(Entry):
 Place = Entry | tuple["RootIndex", str]
 
 
-class InstalledEntryPoints(Protocol):
-    """What ``importlib.metadata.entry_points()`` returns (its class differs by Python version)."""
+if TYPE_CHECKING:
+    class InstalledEntryPoints(Protocol):
+        """What ``importlib.metadata.entry_points()`` returns (its class differs by Python
+        version)."""
 
-    def select(self, *, group: str) -> Iterable[EntryPoint]: ...
+        def select(self, *, group: str) -> Iterable[EntryPoint]: ...
 
 
 def _plugin_roots(
@@ -286,7 +289,8 @@ class Catalog:
         first: dict[str, str | Entry] = {}
         for _, owner, ids, found in sorted(ranked, key=lambda item: item[0]):  # stable
             group = dict(zip(ids, found, strict=True))  # 10^5 files: no loop in Python...
-            if len(group) != len(ids) or not group.keys().isdisjoint(first):
+            # (two key views: isdisjoint iterates the shorter one)
+            if len(group) != len(ids) or not group.keys().isdisjoint(first.keys()):
                 group = {}  # ...unless an id comes twice
                 for dataset_id, place in zip(ids, found, strict=True):
                     if dataset_id in first or dataset_id in group:

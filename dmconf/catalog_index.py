@@ -8,7 +8,10 @@ holds:
   ``info`` and Hydra stat the folders only, and read a folder again when its key changed;
 - the metadata that ``search`` reads (name, description, tags, tasks, licence, splits, download
   size, or why the file cannot be read), keyed by the file's ``stat`` (size, times in ns, inode,
-  device): ``search`` stats every file and parses only those whose key changed.
+  device): ``search`` stats every file and parses only those whose key changed. A folder
+  whose files' names and ``stat`` all match a digest stamped when they were last read is
+  current as a whole; on Linux, from FORK_FILES files, a forked child stats about half of
+  them beside this process (see :func:`_stat_keys`).
 
 A folder or file changed less than :data:`RECENT_NS` before it was read may change again without
 its key changing (the times' resolution is coarse): it is read again next time, until it is old
@@ -29,17 +32,18 @@ from __future__ import annotations
 
 import array
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
+import operator
 import os
 import sqlite3
-import tempfile
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dmconf import __version__
 from dmconf.settings_sources import ENV_CACHE
@@ -47,11 +51,14 @@ from dmconf.settings_sources import ENV_CACHE
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
 
 ENV_INDEX = "DMCONF_CATALOG_INDEX"
-VERSION = f"4 dmconf {__version__}"  # a new dmconf may list or describe differently
+VERSION = f"5 dmconf {__version__}"  # a new dmconf may list or describe differently
 RECENT_NS = 2_000_000_000
+# A listing's ids and paths are stored as lines (a definition's id and path never hold one:
+# they match ID_PATTERN), the rest as JSON; a stamp is a digest of the files' names and stat.
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, listing TEXT);
+CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, ids TEXT, rels TEXT,
+                  rest TEXT);
 CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, problem TEXT, meta TEXT,
                    license TEXT, text TEXT, python INTEGER);
 CREATE TABLE labels(rel TEXT, kind TEXT, value TEXT);
@@ -60,8 +67,16 @@ CREATE INDEX labels_by_value ON labels(kind, value, rel);
 CREATE INDEX labels_by_rel ON labels(rel);
 CREATE INDEX files_in_python ON files(rel) WHERE problem IS NOT NULL OR python = 1;
 """
+TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
+if TYPE_CHECKING:
+    from typing import Any
+
+    Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it is unreadable)
 Report = Callable[[str], None]
-Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it cannot be read)
+# What a folder's stamp holds of each file's stat, in this order (see _keys).
+_FIELDS = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
+WIDTH = 5  # fields per file
+FORK_FILES = 20_000  # stat calls worth a second process (fork) on Linux
 
 
 def index_folder() -> Path:
@@ -104,12 +119,10 @@ class RootIndex:
     origin: str
     _db: sqlite3.Connection | None = field(default=None, repr=False)
     _changed: bool = False
-    _dirs: dict[str, tuple[str, int, str]] = field(default_factory=dict, repr=False)
+    _dirs: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
     _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
     _listed: list[tuple[str, list[str], int]] = field(default_factory=list, repr=False)
-    _ids: dict[str, str] | None = field(default=None, repr=False)  # id by file, as listed
-    _pairs: tuple[list[str], list[str]] = field(default=([], []), repr=False)
 
     @property
     def file(self) -> Path:
@@ -162,6 +175,8 @@ class RootIndex:
         path = self.file
         tmp = path.with_name(f".{path.name}.tmp")  # replaced by a unique name once made
         try:
+            import tempfile  # only here: most commands find nothing changed
+
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             os.close(handle)
@@ -188,8 +203,8 @@ class RootIndex:
         sorted walk; a file whose place makes no id and a folder that cannot be listed are
         reported in that order too."""
         try:
-            rows = self._connection().execute("SELECT rel, key, racy, listing FROM dirs")
-            self._dirs = {rel: (key, racy, listing) for rel, key, racy, listing in rows}
+            rows = self._connection().execute("SELECT rel, key, racy, ids, rels, rest FROM dirs")
+            self._dirs = {row[0]: row[1:] for row in rows}
         except sqlite3.Error:
             self._dirs = {}
         ids: list[str] = []
@@ -212,20 +227,19 @@ class RootIndex:
             if listing["error"]:
                 report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
             todo += reversed(listing["dirs"])
-        self._pairs, self._ids = (rels, ids), None  # made into a dict when asked (search)
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
             self._writable().executemany("DELETE FROM stamps WHERE rel = ?", [(r,) for r in gone])
             for rel in gone:
-                self._forget(_decoded(self._dirs[rel][2]), {})
+                self._forget(_decoded(self._dirs[rel][2:]), {})
         return ids, rels
 
-    def id_of(self, rel: str) -> str | None:
-        """The id of a file listed by :meth:`listing`."""
-        if self._ids is None:
-            self._ids = dict(zip(*self._pairs, strict=True))
-        return self._ids.get(rel)
+    @staticmethod
+    def id_of(rel: str) -> str:
+        """The id that a definition file's place below the root makes (as :meth:`listing`
+        names it; whether the file is listed, and used for that id, is the caller's to check)."""
+        return os.path.splitext(rel)[0].replace(os.sep, ".")
 
     def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
         """Drop the metadata of the files a folder listed before and lists no more."""
@@ -243,17 +257,16 @@ class RootIndex:
             key, racy = "", True
         stored = self._dirs.get(rel)
         if stored is not None and stored[0] == key and key and not stored[1]:
-            listing = _decoded(stored[2])
+            listing = _decoded(stored[2:])
             if listing is not None:
                 return listing
         listing, volatile = _scan(folder, rel)
-        text = json.dumps(listing)
-        racy = racy or volatile
-        if stored is None or stored != (key, int(racy), text):
+        row = (key, int(racy or volatile), *_encoded(listing))
+        if stored is None or tuple(stored) != row:
             self._writable().execute(
-                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (rel, key, int(racy), text))
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?)", (rel, *row))
             if stored is not None:
-                self._forget(_decoded(stored[2]), listing)
+                self._forget(_decoded(stored[2:]), listing)
         return listing
 
     # --- metadata --------------------------------------------------------------------------
@@ -269,7 +282,7 @@ class RootIndex:
         if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
                 itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
             rels, stamps = self._unstamped()
-            ids = [self.id_of(rel) or "" for rel in rels]
+            ids = [self.id_of(rel) for rel in rels]
         if rels:
             self._refresh(rels, ids, read)
         if stamps:
@@ -282,17 +295,24 @@ class RootIndex:
             stored = dict(self._connection().execute("SELECT rel, stamp FROM stamps"))
         except sqlite3.Error:
             stored = {}
+        folders = [(os.path.join(self.base, folder), [r[cut:] for r in rels])
+                   for folder, rels, cut in self._listed]
+        found = _stat_keys(folders)
         left: list[str] = []
         stamps: list[tuple[str, str]] = []
         now = time.time_ns()
-        for folder, names, cut in self._listed:
-            stamp = _stamp(os.path.join(self.base, folder), [r[cut:] for r in names], now,
-                           stored.get(folder))
-            if stamp is not None and stored.get(folder) == stamp[0]:
+        for (folder, rels, _), (_, names), keys in zip(self._listed, folders, found, strict=True):
+            if keys is None:  # a file cannot be stat'ed: each file is looked at
+                left += rels
+                continue
+            digest = hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape"))
+            digest.update(b"\0" + keys)
+            stamp = digest.hexdigest()
+            if stored.get(folder) == stamp:
                 continue  # current as a whole: described() reads its files' rows when asked
-            left += names
-            if stamp is not None and not stamp[1]:
-                stamps.append((folder, stamp[0]))
+            left += rels
+            if not _recent(keys, now):
+                stamps.append((folder, stamp))
         return left, stamps
 
     def _refresh(self, rels: list[str], ids: list[str],
@@ -397,31 +417,133 @@ class RootIndex:
         return matched, other
 
 
-def _stamp(folder: str, names: list[str], now: int, stored: str | None
-           ) -> tuple[str, bool] | None:
-    """A digest of the names and ``stat`` of a folder's definition files, and whether one
-    changed too recently to be trusted (not worked out when it is the ``stored`` one; None:
-    one cannot be stat'ed)."""
+def _stat_keys(folders: list[tuple[str, list[str]]]) -> list[bytes | None]:
+    """For each folder and the names of files in it, their stat keys (see :func:`_keys`).
+
+    Each ``stat`` call costs ~3-4 us here, mostly in the kernel; 100,000 are most of a
+    ``search``. Above FORK_FILES, a forked child stats about half of them while this process
+    stats the rest (threads would not help: the GIL is taken back after each call), and sends
+    its keys back through a pipe; anything going wrong there and this process stats them."""
+    items = [(n, folder, names) for n, (folder, names) in enumerate(folders)]
+    total = sum(len(names) for _, names in folders)
+    share: list[tuple[int, str, list[str]]] = []
+    if total >= FORK_FILES and _may_fork():  # split at the half, inside a folder if need be
+        mine, count = [], 0
+        for n, folder, names in items:
+            cut = max(0, min(len(names), total // 2 - count))
+            if cut:
+                mine.append((n, folder, names[:cut]))
+            if cut < len(names):
+                share.append((n, folder, names[cut:]))
+            count += cut
+        items = mine
+    child = _forked(share) if share else None
+    parts: dict[int, list[bytes | None]] = {}
+    try:
+        for n, folder, names in items:
+            parts.setdefault(n, []).append(_keys(folder, names))
+    finally:
+        theirs = _joined(child) if child is not None else None
+    if share:
+        if theirs is None or len(theirs) != len(share):
+            theirs = [_keys(folder, names) for _, folder, names in share]
+        for (n, _, _), keys in zip(share, theirs, strict=True):
+            parts.setdefault(n, []).append(keys)
+    found: list[bytes | None] = []
+    for n in range(len(folders)):
+        pieces = parts.get(n, [b""])
+        whole = [p for p in pieces if p is not None]
+        found.append(b"".join(whole) if len(whole) == len(pieces) else None)
+    return found
+
+
+def _keys(folder: str, names: list[str]) -> bytes | None:
+    """The size, modification and change times in ns, inode and device of each file, as
+    signed 64-bit integers; None when a file cannot be stat'ed (or a number does not fit).
+    One ``stat`` per file, relative to the folder's descriptor, in one C-level pipeline."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return None
     try:
-        infos = [os.stat(name, dir_fd=fd) for name in names]
-    except OSError:
+        stat = functools.partial(os.stat, dir_fd=fd)
+        return array.array("q", itertools.chain.from_iterable(
+            map(_FIELDS, map(stat, names)))).tobytes()
+    except (OSError, OverflowError, NotImplementedError):
         return None
     finally:
         os.close(fd)
-    keys = [(i.st_size, i.st_mtime_ns, i.st_ctime_ns, i.st_ino, i.st_dev) for i in infos]
-    digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
+
+
+def _recent(keys: bytes, now: int) -> bool:
+    """Whether a file of a folder changed less than RECENT_NS before ``now``."""
+    values = array.array("q", keys)
+    newest = max(max(values[1::WIDTH], default=0), max(values[2::WIDTH], default=0))
+    return newest > now - RECENT_NS
+
+
+def _may_fork() -> bool:
+    """A child may be forked: Linux, and no other thread that could hold a lock it needs."""
+    threading = sys.modules.get("threading")
+    return sys.platform == "linux" and (threading is None or threading.active_count() == 1)
+
+
+def _forked(share: list[tuple[int, str, list[str]]]) -> tuple[int, int] | None:
+    """A child stat'ing ``share``: (its pid, the pipe's end to read), or None."""
     try:
-        digest.update(array.array("Q", itertools.chain.from_iterable(keys)).tobytes())
-    except OverflowError:  # a time before 1970
-        digest.update(repr(keys).encode())
-    if digest.hexdigest() == stored:
-        return stored, False
-    newest = max(max(i.st_mtime_ns, i.st_ctime_ns) for i in infos) if infos else 0
-    return digest.hexdigest(), newest > now - RECENT_NS
+        read, write = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # the child: os calls and arithmetic only, then out without any clean-up
+        code = 1
+        try:
+            os.close(read)
+            out = bytearray()
+            for _, folder, names in share:
+                keys = _keys(folder, names)
+                out += (-1 if keys is None else len(keys)).to_bytes(8, "little", signed=True)
+                out += keys or b""
+            view = memoryview(out)
+            while view:
+                view = view[os.write(write, view):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, read
+
+
+def _joined(child: tuple[int, int]) -> list[bytes | None] | None:
+    """The keys a child sent, once it exited well (None otherwise)."""
+    pid, read = child
+    chunks = []
+    try:
+        while chunk := os.read(read, 1 << 20):
+            chunks.append(chunk)
+    except OSError:
+        chunks = []
+    finally:
+        os.close(read)
+        _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return None
+    data, at = b"".join(chunks), 0
+    found: list[bytes | None] = []
+    while at < len(data):
+        size = int.from_bytes(data[at:at + 8], "little", signed=True)
+        at += 8
+        if size < 0:
+            found.append(None)
+            continue
+        found.append(data[at:at + size])
+        at += size
+    return found
 
 
 def _off() -> bool:
@@ -475,16 +597,25 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
     return listing, volatile
 
 
-def _decoded(text: str) -> dict[str, Any] | None:
-    """A folder's stored listing, or None when it is not one (written by another version)."""
+def _encoded(listing: dict[str, Any]) -> tuple[str, str, str]:
+    """A folder's listing as stored: its ids and paths as lines, the rest as JSON."""
+    rest = {k: listing[k] for k in ("bad", "dirs", "error")}
+    return "\n".join(listing["ids"]), "\n".join(listing["rels"]), json.dumps(rest)
+
+
+def _decoded(stored: tuple[Any, ...]) -> dict[str, Any] | None:
+    """A folder's stored listing (ids, paths, the rest), or None when it is not one."""
     try:
+        ids, rels, text = stored
         listing = json.loads(text)
     except (TypeError, ValueError):
         return None
-    kinds = {"ids": list, "rels": list, "bad": list, "dirs": list, "error": (str, type(None))}
-    if not isinstance(listing, dict) or not all(
-        isinstance(listing.get(k), t) for k, t in kinds.items()  # type: ignore[arg-type]
-    ):
+    kinds = {"bad": list, "dirs": list, "error": (str, type(None))}
+    if not isinstance(listing, dict) or not isinstance(ids, str) or not isinstance(rels, str) \
+            or not all(isinstance(listing.get(k), t) for k, t in kinds.items()):  # type: ignore[arg-type]
+        return None
+    listing["ids"], listing["rels"] = (ids.split("\n"), rels.split("\n")) if ids else ([], [])
+    if len(listing["ids"]) != len(listing["rels"]):
         return None
     return listing
 
