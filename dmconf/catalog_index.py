@@ -10,8 +10,8 @@ holds:
   size, or why the file cannot be read), keyed by the file's ``stat`` (size, times in ns, inode,
   device): ``search`` stats every file and parses only those whose key changed. A folder
   whose files' names and ``stat`` all match a digest stamped when they were last read is
-  current as a whole; on Linux, from FORK_FILES files, a forked child stats about half of
-  them beside this process (see :func:`_stat_keys`).
+  current as a whole; the ``stat`` calls are made by :mod:`dmconf.catalog_stat` (on two
+  cores for a large root).
 
 A folder or file changed less than :data:`RECENT_NS` before it was read may change again without
 its key changing (the times' resolution is coarse): it is read again next time, until it is old
@@ -30,22 +30,19 @@ index existed.
 
 from __future__ import annotations
 
-import array
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
-import operator
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dmconf import __version__
+from dmconf.catalog_stat import recent, stat_keys
 from dmconf.settings_sources import ENV_CACHE
 
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
@@ -73,10 +70,6 @@ if TYPE_CHECKING:
 
     Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it is unreadable)
 Report = Callable[[str], None]
-# What a folder's stamp holds of each file's stat, in this order (see _keys).
-_FIELDS = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
-WIDTH = 5  # fields per file
-FORK_FILES = 20_000  # stat calls worth a second process (fork) on Linux
 
 
 def index_folder() -> Path:
@@ -297,7 +290,7 @@ class RootIndex:
             stored = {}
         folders = [(os.path.join(self.base, folder), [r[cut:] for r in rels])
                    for folder, rels, cut in self._listed]
-        found = _stat_keys(folders)
+        found = stat_keys(folders)
         left: list[str] = []
         stamps: list[tuple[str, str]] = []
         now = time.time_ns()
@@ -311,7 +304,7 @@ class RootIndex:
             if stored.get(folder) == stamp:
                 continue  # current as a whole: described() reads its files' rows when asked
             left += rels
-            if not _recent(keys, now):
+            if not recent(keys, now, RECENT_NS):
                 stamps.append((folder, stamp))
         return left, stamps
 
@@ -415,135 +408,6 @@ class RootIndex:
         other = {r for (r,) in db.execute(
             "SELECT rel FROM files WHERE problem IS NOT NULL OR python = 1")}
         return matched, other
-
-
-def _stat_keys(folders: list[tuple[str, list[str]]]) -> list[bytes | None]:
-    """For each folder and the names of files in it, their stat keys (see :func:`_keys`).
-
-    Each ``stat`` call costs ~3-4 us here, mostly in the kernel; 100,000 are most of a
-    ``search``. Above FORK_FILES, a forked child stats about half of them while this process
-    stats the rest (threads would not help: the GIL is taken back after each call), and sends
-    its keys back through a pipe; anything going wrong there and this process stats them."""
-    items = [(n, folder, names) for n, (folder, names) in enumerate(folders)]
-    total = sum(len(names) for _, names in folders)
-    share: list[tuple[int, str, list[str]]] = []
-    if total >= FORK_FILES and _may_fork():  # split at the half, inside a folder if need be
-        mine, count = [], 0
-        for n, folder, names in items:
-            cut = max(0, min(len(names), total // 2 - count))
-            if cut:
-                mine.append((n, folder, names[:cut]))
-            if cut < len(names):
-                share.append((n, folder, names[cut:]))
-            count += cut
-        items = mine
-    child = _forked(share) if share else None
-    parts: dict[int, list[bytes | None]] = {}
-    try:
-        for n, folder, names in items:
-            parts.setdefault(n, []).append(_keys(folder, names))
-    finally:
-        theirs = _joined(child) if child is not None else None
-    if share:
-        if theirs is None or len(theirs) != len(share):
-            theirs = [_keys(folder, names) for _, folder, names in share]
-        for (n, _, _), keys in zip(share, theirs, strict=True):
-            parts.setdefault(n, []).append(keys)
-    found: list[bytes | None] = []
-    for n in range(len(folders)):
-        pieces = parts.get(n, [b""])
-        whole = [p for p in pieces if p is not None]
-        found.append(b"".join(whole) if len(whole) == len(pieces) else None)
-    return found
-
-
-def _keys(folder: str, names: list[str]) -> bytes | None:
-    """The size, modification and change times in ns, inode and device of each file, as
-    signed 64-bit integers; None when a file cannot be stat'ed (or a number does not fit).
-    One ``stat`` per file, relative to the folder's descriptor, in one C-level pipeline."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return None
-    try:
-        stat = functools.partial(os.stat, dir_fd=fd)
-        return array.array("q", itertools.chain.from_iterable(
-            map(_FIELDS, map(stat, names)))).tobytes()
-    except (OSError, OverflowError, NotImplementedError):
-        return None
-    finally:
-        os.close(fd)
-
-
-def _recent(keys: bytes, now: int) -> bool:
-    """Whether a file of a folder changed less than RECENT_NS before ``now``."""
-    values = array.array("q", keys)
-    newest = max(max(values[1::WIDTH], default=0), max(values[2::WIDTH], default=0))
-    return newest > now - RECENT_NS
-
-
-def _may_fork() -> bool:
-    """A child may be forked: Linux, and no other thread that could hold a lock it needs."""
-    threading = sys.modules.get("threading")
-    return sys.platform == "linux" and (threading is None or threading.active_count() == 1)
-
-
-def _forked(share: list[tuple[int, str, list[str]]]) -> tuple[int, int] | None:
-    """A child stat'ing ``share``: (its pid, the pipe's end to read), or None."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
-        return None
-    if pid == 0:  # the child: os calls and arithmetic only, then out without any clean-up
-        code = 1
-        try:
-            os.close(read)
-            out = bytearray()
-            for _, folder, names in share:
-                keys = _keys(folder, names)
-                out += (-1 if keys is None else len(keys)).to_bytes(8, "little", signed=True)
-                out += keys or b""
-            view = memoryview(out)
-            while view:
-                view = view[os.write(write, view):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    return pid, read
-
-
-def _joined(child: tuple[int, int]) -> list[bytes | None] | None:
-    """The keys a child sent, once it exited well (None otherwise)."""
-    pid, read = child
-    chunks = []
-    try:
-        while chunk := os.read(read, 1 << 20):
-            chunks.append(chunk)
-    except OSError:
-        chunks = []
-    finally:
-        os.close(read)
-        _, status = os.waitpid(pid, 0)
-    if status != 0:
-        return None
-    data, at = b"".join(chunks), 0
-    found: list[bytes | None] = []
-    while at < len(data):
-        size = int.from_bytes(data[at:at + 8], "little", signed=True)
-        at += 8
-        if size < 0:
-            found.append(None)
-            continue
-        found.append(data[at:at + size])
-        at += size
-    return found
 
 
 def _off() -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_plugins import install_fake_distribution, site  # noqa: F401 (a fixture)
 
-from dmconf import catalog_index
+from dmconf import catalog_index, catalog_stat
 from dmconf.catalog import PLUGIN, USER, Catalog, Root, _plugin_roots
 from dmconf.catalog_index import ENV_INDEX, RootIndex, index_folder
 from dmconf.ids import ID_PATTERN
@@ -275,10 +275,10 @@ def forking(monkeypatch) -> list[tuple[list, list | None]]:
     """Every search stats with a forked child (FORK_FILES 1); each child's share and what it
     sent back (None: the child failed) are recorded."""
     monkeypatch.setattr(catalog_index, "RECENT_NS", 0)  # every file old enough to be stamped
-    monkeypatch.setattr(catalog_index, "FORK_FILES", 1)
-    monkeypatch.setattr(catalog_index, "_may_fork", lambda: True)  # even beside xdist's thread
+    monkeypatch.setattr(catalog_stat, "FORK_FILES", 1)
+    monkeypatch.setattr(catalog_stat, "_may_fork", lambda: True)  # even beside xdist's thread
     children: list[tuple[list, list | None]] = []
-    forked, joined = catalog_index._forked, catalog_index._joined
+    forked, joined = catalog_stat._forked, catalog_stat._joined
 
     def fork(share: list) -> tuple[int, int] | None:
         children.append((share, None))
@@ -289,8 +289,8 @@ def forking(monkeypatch) -> list[tuple[list, list | None]]:
         children[-1] = (children[-1][0], sent)
         return sent
 
-    monkeypatch.setattr(catalog_index, "_forked", fork)
-    monkeypatch.setattr(catalog_index, "_joined", join)
+    monkeypatch.setattr(catalog_stat, "_forked", fork)
+    monkeypatch.setattr(catalog_stat, "_joined", join)
     return children
 
 
@@ -332,7 +332,7 @@ def test_a_forked_child_that_fails_leaves_its_share_to_this_process(tmp_path, en
         os.close(write_end)
         return pid, read
 
-    monkeypatch.setattr(catalog_index, "_forked", failing)
+    monkeypatch.setattr(catalog_stat, "_forked", failing)
     base = tmp_path / "failing"
     for n in range(6):
         write(base / "org" / f"set{n}.yaml", f"name: S{n}\nlicense: {'MIT' if n % 2 else 'BSD'}\n")
