@@ -30,6 +30,7 @@ index existed.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import itertools
@@ -48,13 +49,13 @@ from dmconf.settings_sources import ENV_CACHE
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
 
 ENV_INDEX = "DMCONF_CATALOG_INDEX"
-VERSION = f"5 dmconf {__version__}"  # a new dmconf may list or describe differently
+VERSION = f"6 dmconf {__version__}"  # a new dmconf may list or describe differently
 RECENT_NS = 2_000_000_000
-# A listing's ids and paths are stored as lines (a definition's id and path never hold one:
-# they match ID_PATTERN), the rest as JSON; a stamp is a digest of the files' names and stat.
+# A listing's ids and file names are stored as lines (a definition's id and name never hold
+# one: they match ID_PATTERN), the rest as JSON; a stamp is a digest of the names and stat.
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, ids TEXT, rels TEXT,
+CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, ids TEXT, names TEXT,
                   rest TEXT);
 CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, problem TEXT, meta TEXT,
                    license TEXT, text TEXT, python INTEGER);
@@ -115,7 +116,14 @@ class RootIndex:
     _dirs: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
     _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
-    _listed: list[tuple[str, list[str], int]] = field(default_factory=list, repr=False)
+    # Each folder listed: its path below the root, its ids, its files' names as lines, and
+    # (split when needed: ``list`` does not need them) as a list.
+    _listed: list[tuple[str, list[str], str, list[list[str]]]] = field(
+        default_factory=list, repr=False)
+    _where: dict[str, int] = field(default_factory=dict, repr=False)  # folder -> its place
+    _rels: dict[str, str] | None = field(default=None, repr=False)  # id -> its first file
+    count: int = 0  # files listed
+    unique: bool = False  # no id comes twice among them (told by the catalogue)
 
     @property
     def file(self) -> Path:
@@ -191,18 +199,17 @@ class RootIndex:
 
     # --- listing ---------------------------------------------------------------------------
 
-    def listing(self, report: Report) -> tuple[list[str], list[str]]:
-        """The id and the path (below the root) of every definition file, in the order of a
-        sorted walk; a file whose place makes no id and a folder that cannot be listed are
+    def listing(self, report: Report) -> list[str]:
+        """The id of every definition file, in the order of a sorted walk (their paths:
+        :meth:`rels`); a file whose place makes no id and a folder that cannot be listed are
         reported in that order too."""
         try:
-            rows = self._connection().execute("SELECT rel, key, racy, ids, rels, rest FROM dirs")
+            rows = self._connection().execute("SELECT rel, key, racy, ids, names, rest FROM dirs")
             self._dirs = {row[0]: row[1:] for row in rows}
         except sqlite3.Error:
             self._dirs = {}
         ids: list[str] = []
-        rels: list[str] = []
-        self._listed = []
+        self._listed, self._where, self._rels = [], {}, None
         seen: set[str] = set()
         now = time.time_ns()
         todo = [""]
@@ -212,21 +219,56 @@ class RootIndex:
             folder = os.path.join(self.base, rel) if rel else self.base
             listing = self._folder(rel, folder, now)
             ids += listing["ids"]
-            rels += listing["rels"]
-            self._listed.append((rel, listing["rels"], len(rel) + 1 if rel else 0))
+            self._where[rel] = len(self._listed)
+            self._listed.append((rel, listing["ids"], listing["names"], []))
             for name in listing["bad"]:
                 report(f"{Path(folder, name)}: its place in {self.base} does not make a "
                        "dataset id (letters, digits, '_' and '-' between dots); rename it")
             if listing["error"]:
                 report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
             todo += reversed(listing["dirs"])
+        self.count = len(ids)
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
             self._writable().executemany("DELETE FROM stamps WHERE rel = ?", [(r,) for r in gone])
             for rel in gone:
-                self._forget(_decoded(self._dirs[rel][2:]), {})
-        return ids, rels
+                self._forget(rel, _decoded(self._dirs[rel][2:]), {})
+        return ids
+
+    def _names(self, n: int) -> list[str]:
+        """The names of the files of the n-th folder listed."""
+        _, ids, text, split = self._listed[n]
+        if not split:
+            split.append(text.split("\n") if ids else [])
+        return split[0]
+
+    def rels(self) -> list[str]:
+        """The path below the root of each file :meth:`listing` lists, in its order."""
+        rels: list[str] = []
+        for n, (folder, _, _, _) in enumerate(self._listed):
+            below = folder + os.sep if folder else ""
+            rels += [below + name for name in self._names(n)]
+        return rels
+
+    def rel_of(self, dataset_id: str) -> str:
+        """The file used for a listed id: the first that a sorted walk meets."""
+        if self._rels is None:
+            ids = itertools.chain.from_iterable(ids for _, ids, _, _ in self._listed)
+            self._rels = dict(reversed(list(zip(ids, self.rels(), strict=True))))
+        return self._rels[dataset_id]
+
+    def used(self, dataset_id: str, rel: str) -> bool:
+        """Whether ``rel`` is the file listed and used for ``dataset_id`` (its id)."""
+        if not self.unique:
+            return self.rel_of(dataset_id) == rel
+        folder, name = os.path.split(rel)
+        n = self._where.get(folder)
+        if n is None:
+            return False
+        names = self._names(n)  # sorted: a walk lists names in order
+        at = bisect.bisect_left(names, name)
+        return at < len(names) and names[at] == name
 
     @staticmethod
     def id_of(rel: str) -> str:
@@ -234,13 +276,16 @@ class RootIndex:
         names it; whether the file is listed, and used for that id, is the caller's to check)."""
         return os.path.splitext(rel)[0].replace(os.sep, ".")
 
-    def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    def _forget(self, rel: str, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
         """Drop the metadata of the files a folder listed before and lists no more."""
-        removed = set(before["rels"] if before else ()) - set(now.get("rels", ()))
+        removed = set(before["names"].split("\n") if before else ()) - set(
+            now.get("names", "").split("\n"))
+        removed.discard("")
         if removed:
+            below = rel + os.sep if rel else ""
             db = self._writable()
-            db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in removed])
-            db.executemany("DELETE FROM labels WHERE rel = ?", [(r,) for r in removed])
+            db.executemany("DELETE FROM files WHERE rel = ?", [(below + r,) for r in removed])
+            db.executemany("DELETE FROM labels WHERE rel = ?", [(below + r,) for r in removed])
 
     def _folder(self, rel: str, folder: str, now: int) -> dict[str, Any]:
         try:
@@ -259,25 +304,24 @@ class RootIndex:
             self._writable().execute(
                 "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?)", (rel, *row))
             if stored is not None:
-                self._forget(_decoded(stored[2:]), listing)
+                self._forget(rel, _decoded(stored[2:]), listing)
         return listing
 
     # --- metadata --------------------------------------------------------------------------
 
     def refresh(self, rels: list[str], ids: list[str],
                 read: Callable[[Path], dict[str, Any]]) -> None:
-        """Make the metadata of these files current: stat each, read those that changed.
-
-        When they are every file listed (``search``), a folder whose files all have the
-        ``stat`` they had when it was last stamped (and none had changed less than RECENT_NS
-        before) is current as a whole, without looking at each file's stored key."""
-        stamps: list[tuple[str, str]] = []
-        if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
-                itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
-            rels, stamps = self._unstamped()
-            ids = [self.id_of(rel) for rel in rels]
+        """Make the metadata of these files current: stat each, read those that changed."""
         if rels:
             self._refresh(rels, ids, read)
+
+    def refresh_listed(self, read: Callable[[Path], dict[str, Any]]) -> None:
+        """Make the metadata of every listed file current (``search``): a folder whose files
+        all have the ``stat`` they had when it was last stamped (and none had changed less
+        than RECENT_NS before) is current as a whole, without looking at each file's stored
+        key; the files of the others are compared one by one."""
+        rels, stamps = self._unstamped()
+        self.refresh(rels, [self.id_of(rel) for rel in rels], read)
         if stamps:
             self._writable().executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?)", stamps)
 
@@ -288,24 +332,22 @@ class RootIndex:
             stored = dict(self._connection().execute("SELECT rel, stamp FROM stamps"))
         except sqlite3.Error:
             stored = {}
-        folders = [(os.path.join(self.base, folder), [r[cut:] for r in rels])
-                   for folder, rels, cut in self._listed]
-        found = stat_keys(folders)
+        found = stat_keys([(os.path.join(self.base, folder), self._names(n))
+                           for n, (folder, _, _, _) in enumerate(self._listed)])
         left: list[str] = []
         stamps: list[tuple[str, str]] = []
         now = time.time_ns()
-        for (folder, rels, _), (_, names), keys in zip(self._listed, folders, found, strict=True):
-            if keys is None:  # a file cannot be stat'ed: each file is looked at
-                left += rels
-                continue
-            digest = hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape"))
-            digest.update(b"\0" + keys)
-            stamp = digest.hexdigest()
-            if stored.get(folder) == stamp:
-                continue  # current as a whole: described() reads its files' rows when asked
-            left += rels
-            if not recent(keys, now, RECENT_NS):
-                stamps.append((folder, stamp))
+        for n, ((folder, _, text, _), keys) in enumerate(zip(self._listed, found, strict=True)):
+            if keys is not None:
+                digest = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
+                digest.update(b"\0" + keys)
+                stamp = digest.hexdigest()
+                if stored.get(folder) == stamp:
+                    continue  # current as a whole: described() reads its files' rows when asked
+                if not recent(keys, now, RECENT_NS):
+                    stamps.append((folder, stamp))
+            below = folder + os.sep if folder else ""  # a file cannot be stat'ed, or changed
+            left += [below + name for name in self._names(n)]
         return left, stamps
 
     def _refresh(self, rels: list[str], ids: list[str],
@@ -428,7 +470,7 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
     from dmconf.catalog import SUFFIXES
     from dmconf.ids import ID_PATTERN
 
-    listing: dict[str, Any] = {"ids": [], "rels": [], "bad": [], "dirs": [], "error": None}
+    listing: dict[str, Any] = {"ids": [], "names": [], "bad": [], "dirs": [], "error": None}
     files, dirs, volatile = [], [], False
     try:
         with os.scandir(folder) as found:
@@ -446,6 +488,7 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
                     files.append(entry.name)
     except OSError as exc:
         listing["error"] = exc.strerror or str(exc)
+        listing["names"] = ""
         return listing, True
     prefix = rel.replace(os.sep, ".") + "." if rel else ""
     below = rel + os.sep if rel else ""
@@ -454,33 +497,33 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
         if suffix in SUFFIXES and not stem.startswith((".", "_")):
             if ID_PATTERN.match(prefix + stem):
                 listing["ids"].append(prefix + stem)
-                listing["rels"].append(below + name)
+                listing["names"].append(name)
             else:
                 listing["bad"].append(name)
     listing["dirs"] = [below + d for d in sorted(dirs) if not d.startswith((".", "_"))]
+    listing["names"] = "\n".join(listing["names"])  # as stored
     return listing, volatile
 
 
 def _encoded(listing: dict[str, Any]) -> tuple[str, str, str]:
-    """A folder's listing as stored: its ids and paths as lines, the rest as JSON."""
+    """A folder's listing as stored: its ids and file names as lines, the rest as JSON."""
     rest = {k: listing[k] for k in ("bad", "dirs", "error")}
-    return "\n".join(listing["ids"]), "\n".join(listing["rels"]), json.dumps(rest)
+    return "\n".join(listing["ids"]), listing["names"], json.dumps(rest)
 
 
 def _decoded(stored: tuple[Any, ...]) -> dict[str, Any] | None:
-    """A folder's stored listing (ids, paths, the rest), or None when it is not one."""
+    """A folder's stored listing (ids, names, the rest), or None when it is not one."""
     try:
-        ids, rels, text = stored
+        ids, names, text = stored
         listing = json.loads(text)
     except (TypeError, ValueError):
         return None
-    kinds = {"bad": list, "dirs": list, "error": (str, type(None))}
-    if not isinstance(listing, dict) or not isinstance(ids, str) or not isinstance(rels, str) \
-            or not all(isinstance(listing.get(k), t) for k, t in kinds.items()):  # type: ignore[arg-type]
+    kinds: dict[str, Any] = {"bad": list, "dirs": list, "error": (str, type(None))}
+    if not isinstance(listing, dict) or not isinstance(ids, str) or not isinstance(names, str) \
+            or not all(isinstance(listing.get(k), t) for k, t in kinds.items()) \
+            or ids.count("\n") != names.count("\n") or bool(ids) != bool(names):
         return None
-    listing["ids"], listing["rels"] = (ids.split("\n"), rels.split("\n")) if ids else ([], [])
-    if len(listing["ids"]) != len(listing["rels"]):
-        return None
+    listing["ids"], listing["names"] = ids.split("\n") if ids else [], names
     return listing
 
 
