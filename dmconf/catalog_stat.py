@@ -15,6 +15,7 @@ share itself: slower, never different.
 from __future__ import annotations
 
 import array
+import contextlib
 import functools
 import itertools
 import operator
@@ -57,7 +58,9 @@ def stat_keys(folders: list[tuple[str, list[str]]]) -> list[bytes | None]:
     finally:
         theirs = _joined(child) if child is not None else None
     if share:
-        if theirs is None or len(theirs) != len(share):
+        if theirs is None or len(theirs) != len(share) or any(
+                keys is not None and len(keys) != 8 * WIDTH * len(names)
+                for keys, (_, _, names) in zip(theirs, share, strict=False)):
             theirs = [_keys(folder, names) for _, folder, names in share]
         for (n, _, _), keys in zip(share, theirs, strict=True):
             parts.setdefault(n, []).append(keys)
@@ -132,9 +135,11 @@ def _forked(share: list[tuple[int, str, list[str]]]) -> tuple[int, int] | None:
 
 
 def _joined(child: tuple[int, int]) -> list[bytes | None] | None:
-    """The keys a child sent, once it exited well (None otherwise)."""
+    """The keys a child sent, once it exited well (None otherwise, or when its exit cannot be
+    known: SIGCHLD ignored by the program)."""
     pid, read = child
     chunks = []
+    status = -1
     try:
         while chunk := os.read(read, 1 << 20):
             chunks.append(chunk)
@@ -142,7 +147,8 @@ def _joined(child: tuple[int, int]) -> list[bytes | None] | None:
         chunks = []
     finally:
         os.close(read)
-        _, status = os.waitpid(pid, 0)
+        with contextlib.suppress(ChildProcessError):
+            status = os.waitpid(pid, 0)[1]
     if status != 0:
         return None
     data, at = b"".join(chunks), 0
@@ -153,6 +159,8 @@ def _joined(child: tuple[int, int]) -> list[bytes | None] | None:
         if size < 0:
             found.append(None)
             continue
+        if at + size > len(data):
+            return None
         found.append(data[at:at + size])
         at += size
     return found

@@ -343,3 +343,25 @@ def test_a_forked_child_that_fails_leaves_its_share_to_this_process(tmp_path, en
     age(path)
     assert found(base, "", licenses=["mit"]) == ["org.set1", "org.set3"]
     assert forking and all(sent is None for _, sent in forking)
+
+
+def test_a_program_ignoring_sigchld_still_gets_every_change(tmp_path, env, forking):
+    """With SIGCHLD ignored, the child's exit cannot be known: its answer is not used."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are set from the main thread only")
+    base = tmp_path / "ignoring"
+    path = write(base / "org" / "set.yaml", "name: S\nlicense: MIT\n")
+    write(base / "org" / "other.yaml", "name: O\nlicense: MIT\n")
+    age(*base.rglob("*"), base)
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert found(base, "", licenses=["mit"]) == ["org.other", "org.set"]
+        path.write_text(path.read_text().replace("MIT", "BSD"))
+        age(path)
+        assert found(base, "", licenses=["mit"]) == ["org.other"]
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert forking and all(sent is None for _, sent in forking)
