@@ -7,9 +7,11 @@ relative to the folder's descriptor, into an ``array``: no Python code per file)
 from FORK_FILES files, has a forked child make about half of them while this process makes the
 rest. Threads would not help: the GIL is taken back after every call (slower, measured). The
 child only makes ``os`` calls and arithmetic, then leaves with ``os._exit``; it is forked only
-when no other Python thread runs (a lock another thread held would stay held in the child).
-Anything going wrong with it (no fork, a signal, a short answer) and this process stats its
-share itself: slower, never different.
+when no other Python thread runs (a lock another thread held would stay held in the child),
+and only in dmconf's own command (:data:`COMMAND`, set by ``dmconf search``): a
+library call never forks the program it runs in (a notebook, a training job with native
+threads or gigabytes mapped). Anything going wrong with it (no fork, a signal, a short
+answer) and this process stats its share itself: slower, never different.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import itertools
 import operator
 import os
 import sys
+from collections.abc import Iterator
 
-__all__ = ["FORK_FILES", "recent", "stat_keys"]
+__all__ = ["FORK_FILES", "command", "recent", "stat_keys"]
 
 # What the keys hold of each file's stat, in this order: signed 64-bit integers.
 _FIELDS = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
 WIDTH = 5  # fields per file
 FORK_FILES = 20_000  # stat calls worth a second process (fork) on Linux
+COMMAND = False  # True inside dmconf's own command (:func:`command`): only it may fork
 
 
 def stat_keys(folders: list[tuple[str, list[str]]]) -> list[bytes | None]:
@@ -97,10 +101,24 @@ def recent(keys: bytes, now: int, window: int) -> bool:
     return newest > now - window
 
 
+@contextlib.contextmanager
+def command() -> Iterator[None]:
+    """The stat calls made inside are dmconf's own command's (``dmconf search``):
+    they may use a forked child. Outside, in a program calling dmconf, they never do."""
+    global COMMAND
+    COMMAND = True
+    try:
+        yield
+    finally:
+        COMMAND = False
+
+
 def _may_fork() -> bool:
-    """A child may be forked: Linux, and no other thread that could hold a lock it needs."""
+    """A child may be forked: dmconf's own command, on Linux, and no other thread that could
+    hold a lock the child needs."""
     threading = sys.modules.get("threading")
-    return sys.platform == "linux" and (threading is None or threading.active_count() == 1)
+    return (COMMAND and sys.platform == "linux"
+            and (threading is None or threading.active_count() == 1))
 
 
 def _forked(share: list[tuple[int, str, list[str]]]) -> tuple[int, int] | None:

@@ -365,3 +365,31 @@ def test_a_program_ignoring_sigchld_still_gets_every_change(tmp_path, env, forki
     finally:
         signal.signal(signal.SIGCHLD, before)
     assert forking and all(sent is None for _, sent in forking)
+
+
+def test_only_dmconf_s_own_command_forks(env, monkeypatch, capsys):
+    """`dmconf search` may fork a child for its stat calls; `dmconf.search()` never forks the
+    program it runs in, even past FORK_FILES with no other thread; the permission does not
+    outlive the command."""
+    import threading
+
+    import dmconf
+    from dmconf.cli import main
+
+    for n in range(4):
+        write(env.catalog / "zzfork" / f"set{n}.yaml", f"name: S{n}\nlicense: MIT\n")
+    age(*env.catalog.rglob("*"), env.catalog)
+    monkeypatch.setattr(catalog_stat, "FORK_FILES", 1)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # as if alone, even under xdist
+    forks: list[list] = []
+    monkeypatch.setattr(catalog_stat, "_forked", lambda share: forks.append(share))  # no child
+    ids = [f"zzfork.set{n}" for n in range(4)]
+    assert dmconf.search("zzfork") == ids
+    assert forks == []  # a library call: no fork
+    assert main(["search", "zzfork"]) == 0
+    assert capsys.readouterr().out.split() == ids
+    assert forks  # the command asked for a child (and stat'ed its share itself: None came back)
+    assert catalog_stat.COMMAND is False
+    forks.clear()
+    assert dmconf.search("zzfork") == ids
+    assert forks == []
