@@ -182,13 +182,13 @@ class Download:
             self.meta = meta if isinstance(meta, dict) else {}
         self.file = open_own(path, "ab")
         self._pipe: Pipe[bytes | memoryview] | None = None
-        # The buffers a plain download reads into: one is written again QUEUED + 2 chunks
-        # later, when the pipe is done with it (Pipe.write: ``size`` queued, one consumed).
+        # The buffers a plain download reads into, made as needed (a small file needs one):
+        # one is written again QUEUED + 2 chunks later, when the pipe is done with it
+        # (Pipe.write: ``size`` queued, one consumed).
         self._ring: list[bytearray] = []
         self._turn = 0
         if stream is None:
             self._pipe = Pipe(self._store, "dmconf-download", QUEUED)
-            self._ring = [bytearray(CHUNK) for _ in range(QUEUED + 2)]
         try:
             with open_own(path, "rb") as held:
                 while chunk := held.read(1 << 20):
@@ -217,13 +217,15 @@ class Download:
 
     def write_from(self, body: Body) -> int:
         """Append the next chunk of ``body``; the bytes appended, 0 at its end."""
-        if not self._ring:  # a decompressor keeps the chunks it is given: bytes of their own
+        if self._pipe is None:  # a decompressor keeps the chunks it is given: bytes of its own
             data = body.read(CHUNK)
             if data:
                 self.write(data)
             return len(data)
-        view = memoryview(self._ring[self._turn % len(self._ring)])
-        self._turn += 1
+        turn, self._turn = self._turn % (QUEUED + 2), self._turn + 1
+        if turn == len(self._ring):
+            self._ring.append(bytearray(CHUNK))
+        view = memoryview(self._ring[turn])
         count = 0
         while count < CHUNK and (more := body.readinto(view[count:])):
             count += more
