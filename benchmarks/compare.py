@@ -117,6 +117,15 @@ print(per_call, data, memmap)
 class Sample:
     seconds: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of the command
+    server_cpu: list[float] = field(default_factory=list)  # of the HTTP server meanwhile
+
+    def cpu_text(self) -> str:
+        """Median CPU seconds of the command and of the server serving it."""
+        if not self.cpu:
+            return ""
+        return (f"CPU {statistics.median(self.cpu):.2f} s, server "
+                f"{statistics.median(self.server_cpu):.2f} s")
 
     @property
     def median(self) -> float:
@@ -145,6 +154,20 @@ class Row:
 
 
 ROWS: list[Row] = []
+LAST_CPU: list[float] = [0.0]  # user + system seconds of the last command run()
+SERVER_PIDS: list[int] = []
+
+
+def server_cpu() -> float:
+    """CPU seconds the HTTP server(s) used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in SERVER_PIDS:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def run(command: list[str] | str, env: dict[str, str] | None = None, cwd: Path | None = None
@@ -156,6 +179,7 @@ def run(command: list[str] | str, env: dict[str, str] | None = None, cwd: Path |
                                    stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
+        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
@@ -176,11 +200,16 @@ def interleaved(reps: int, contenders: dict[str, tuple[Callable[[], None],
             setup, measure = contenders[name]
             setup()
             os.sync()  # what set-up removed or wrote reaches the disk before the clock starts
+            LAST_CPU[0], served = 0.0, server_cpu()
             seconds, rss = measure()
+            time.sleep(0.02)  # the server's last send is accounted
             samples[name].seconds.append(seconds)
             samples[name].rss_kb.append(rss)
+            samples[name].cpu.append(LAST_CPU[0])
+            samples[name].server_cpu.append(server_cpu() - served)
         print(f"  rep {rep + 1}/{reps}: " + ", ".join(
-            f"{n} {samples[n].seconds[-1] * 1e3:.0f} ms" for n in names), flush=True)
+            f"{n} {samples[n].seconds[-1] * 1e3:.0f} ms (CPU {samples[n].cpu[-1]:.2f} s, "
+            f"server {samples[n].server_cpu[-1]:.2f} s)" for n in names), flush=True)
     return samples
 
 
@@ -303,6 +332,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
              "--directory", str(folder)], stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
+        SERVER_PIDS.append(self.process.pid)
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
@@ -517,10 +547,11 @@ class Bench:
                 f"curl -sf {self.server.base}{packed.name} | pigz -dc > {out}/x"))
         samples = interleaved(self.reps, contenders)
         ours = samples["dmconf prepare"]
+        cpu = "; ".join(f"{name}: {sample.cpu_text()}" for name, sample in samples.items())
         self.add(Row(f"{mib} MiB gzip resource (download, sha256, gunzip)", ours,
                      {k: v for k, v in samples.items() if k != "dmconf prepare"},
                      "<= 0.8x curl|gzip", "curl | gzip -dc", 0.8,
-                     note=f"peak RSS {max(ours.rss_kb) / 1024:.0f} MB (target <= 100)"))
+                     note=f"peak RSS {max(ours.rss_kb) / 1024:.0f} MB (target <= 100); {cpu}"))
 
     def group_plain(self) -> None:
         mib = self.args.gzip_mib
@@ -537,10 +568,11 @@ class Bench:
                 ["curl", "-sf", "-o", str(out / "x"), self.server.base + plain.name])),
         })
         ours = samples["dmconf prepare"]
+        cpu = "; ".join(f"{name}: {sample.cpu_text()}" for name, sample in samples.items())
         self.add(Row(f"{mib} MiB plain resource + sha256", ours,
                      {k: v for k, v in samples.items() if k != "dmconf prepare"},
                      "throughput >= 0.9x curl -o (time <= 1.11x)", "curl -o", 1 / 0.9,
-                     note=f"peak RSS {max(ours.rss_kb) / 1024:.0f} MB"))
+                     note=f"peak RSS {max(ours.rss_kb) / 1024:.0f} MB; {cpu}"))
 
     def group_untar(self) -> None:
         files = self.args.tar_files

@@ -35,6 +35,7 @@ class Fault:
     require: headers a request must carry with these exact values (Authorization...): when one
         is missing the answer is 401 (with WWW-Authenticate), when one is wrong ``refuse``
     refuse: the status for wrong credentials (401 or 403)
+    chunked: send the body with ``Transfer-Encoding: chunked`` (no Content-Length)
     times: how many requests the fault applies to (None: all)
     """
 
@@ -52,6 +53,7 @@ class Fault:
     redirect: str | None = None
     require: dict[str, str] = field(default_factory=dict)
     refuse: int = 401
+    chunked: bool = False
     times: int | None = None
 
 
@@ -202,7 +204,10 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", "application/octet-stream")
             self.send_header("ETag", etag)
             self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Content-Length", str(len(payload)))
+            if fault and fault.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(payload)))
             if status == 206:
                 last = len(content) - 1
                 self.send_header("Content-Range", f"bytes {start}-{last}/{len(content)}")
@@ -211,6 +216,9 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 self._send(request, fault, payload)
 
         def _send(self, request: Request, fault: Fault | None, payload: bytes) -> None:
+            if fault and fault.chunked:
+                self._send_chunked(request, fault, payload)
+                return
             if fault and fault.cut_after is not None:
                 self.wfile.write(payload[: fault.cut_after])
                 request.sent += len(payload[: fault.cut_after])
@@ -234,6 +242,22 @@ def make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 request.sent += len(view[offset : offset + step])
                 if fault and fault.rate:
                     time.sleep(max(0.0, started + request.sent / fault.rate - time.monotonic()))
+
+        def _send_chunked(self, request: Request, fault: Fault, payload: bytes) -> None:
+            """The body in chunks of 100,000 bytes (a cut drops the connection mid-chunk)."""
+            cut = len(payload) if fault.cut_after is None else fault.cut_after
+            for offset in range(0, len(payload), 100_000):
+                chunk = payload[offset : offset + 100_000]
+                framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                if offset + len(chunk) > cut:
+                    self.wfile.write(framed[: framed.index(b"\r\n") + 2 + cut - offset])
+                    request.sent += cut - offset
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(framed)
+                request.sent += len(chunk)
+            self.wfile.write(b"0\r\n\r\n")
 
     return Handler
 

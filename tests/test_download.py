@@ -418,3 +418,71 @@ def test_the_pipelined_sink_writes_and_hashes_every_byte_in_order_and_resumes(tm
     assert again.hexdigest() == sha256(b"abc")
     again.close()
     assert part.read_bytes() == b"abc"
+
+
+@pytest.mark.parametrize("unpack", ["none", "gunzip"])
+def test_an_answer_stalled_mid_body_is_one_read_timeout_line(env, server, unpack):
+    """The body is read beneath urllib3 (plain: into reused buffers): a stall still says so."""
+    import gzip
+    import threading
+
+    write_settings(env, retries=0, read_timeout=0.3)
+    data = gzip.compress(BIG, compresslevel=1) if unpack == "gunzip" else BIG
+    name = serve_dataset(env, server, "test.stall", data, unpack=unpack)
+    gate = threading.Event()
+    server.faults[name] = Fault(stall_after=1 << 20, stall=30, gate=gate, times=1)
+    try:
+        with pytest.raises(DownloadError, match=r"no data for too long \(read timeout\)$"):
+            dmconf.prepare("test.stall")
+    finally:
+        gate.set()
+
+
+@pytest.mark.parametrize("unpack", ["none", "gunzip"])
+@pytest.mark.parametrize("cut", [None, (1 << 20) + 1000])
+def test_a_chunked_answer_is_read_whole_and_a_cut_one_resumes(env, server, unpack, cut):
+    import gzip
+
+    write_settings(env, retries=1)
+    data = gzip.compress(BIG, compresslevel=1) if unpack == "gunzip" else BIG
+    name = serve_dataset(env, server, "test.chunked", data, unpack=unpack)
+    server.faults[name] = Fault(chunked=True, cut_after=cut, times=None if cut is None else 1)
+    dmconf.prepare("test.chunked")
+    assert payload(env, "test.chunked") == BIG
+    requests = server.requests_for(name)
+    assert len(requests) == (1 if cut is None else 2)
+    if cut is not None:  # the bytes of the cut answer were kept: the second asks for the rest
+        assert 0 < int(requests[1].headers["Range"].removeprefix("bytes=").rstrip("-")) <= cut
+    assert leftovers(env.folder("test.chunked")) == []
+
+
+def test_the_reused_buffers_are_never_written_again_before_the_pipe_is_done(tmp_path):
+    """A plain download reads into a ring of QUEUED + 2 buffers while its pipe writes and
+    hashes them behind: with the pipe slower than the reads (the queue full), every byte still
+    reaches the file and the digests as read, through short reads and a last partial chunk."""
+    import hashlib
+    import io
+    import time
+
+    from dmconf.fetch.download import CHUNK, QUEUED, Download
+    from dmconf.progress import Bar
+
+    class SlowDisk(Download):
+        def _store(self, data):  # the pipe's thread: a disk slower than the network
+            time.sleep(0.002)
+            super()._store(data)
+
+    class Trickle(io.BytesIO):  # a socket answers what it holds: short reads
+        def readinto(self, buffer):
+            return super().readinto(memoryview(buffer)[:300_000])
+
+    source = os.urandom((QUEUED + 4) * CHUNK + 12345)
+    part = tmp_path / "x.part"
+    download = SlowDisk(part, None, Bar("t", False), md5=True)
+    body = Trickle(source)
+    while download.write_from(body):
+        pass
+    assert download.hexdigest() == sha256(source)
+    assert download.md5.hexdigest() == hashlib.md5(source).hexdigest()
+    download.close()
+    assert part.read_bytes() == source

@@ -11,11 +11,21 @@ may help.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dmconf.settings import Settings
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: small chunks cost 4-7x in throughput (DESIGN.md, measured)
+
+
+class Body(Protocol):
+    """An answer's bytes as sent (a file opened ``rb`` has both methods)."""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end."""
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        """Fill ``buffer``; the bytes put there (fewer only at the end, 0 past it)."""
 
 
 class Sink(Protocol):
@@ -32,6 +42,15 @@ class Sink(Protocol):
 
     def write(self, data: bytes) -> None:
         """Append bytes of the answer."""
+
+
+@runtime_checkable
+class BodySink(Sink, Protocol):
+    """A sink that reads the answer itself, into buffers it reuses (:class:`Download` does)."""
+
+    def write_from(self, body: Body) -> int:
+        """Append the next chunk of ``body`` (the answer's bytes as sent); the bytes appended,
+        0 at its end."""
 
 
 class Fetcher(ABC):

@@ -8,11 +8,14 @@ locks do not work (some NFS, Lustre). A later run *adopts* the partial of a proc
 Adoption is a rename, atomic on every file system, so two adopters cannot share one partial.
 Locks only save bandwidth; the sha256 of the whole download decides what is kept.
 
-Two threads share a plain download: the fetcher's thread receives, and a
+Two threads share a plain download: the fetcher's thread receives, into a ring of 1 MiB buffers
+reused over and over (:meth:`Download.write_from`: no allocation per chunk), and a
 :class:`~dmconf.unpack.pipe.Pipe` hashes (sha256, md5 when checked) and writes the partial file
 on another, a few MiB behind (socket reads, hashlib and file writes release the GIL, so each can
-use a core). A download decompressed while it arrives keeps that work on the receiving thread:
-the decompressor's two threads already use the second core (a fourth thread measured ~8% slower).
+use a core). A download decompressed while it arrives keeps that work on the receiving thread,
+with chunks of its own (the decompressor keeps them): the decompressor's two threads already use
+the second core (a fourth thread measured ~8% slower). Other splits of the plain download's
+work over the two threads were measured no faster (``benchmarks/bench_plain.py``).
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmconf.errors import DownloadError
 from dmconf.progress import Bar
 from dmconf.store.ownfiles import open_own, read_own, write_own
 from dmconf.unpack.pipe import Pipe
+
+if TYPE_CHECKING:
+    from dmconf.fetch.base import Body
 
 __all__ = ["Download", "gone", "reclaim", "remove_path", "temp_path"]
 
@@ -43,6 +49,7 @@ HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
 LEFTOVER = re.compile(r"(\d+)@(.+?)\.(part|part\.json|unpack|unpack\.lines)")
 STALE_ELSEWHERE = 24 * 3600  # seconds untouched before another host's leftovers are taken
 QUEUED = 8  # chunks (1 MiB each) received but not yet hashed and written, at most
+CHUNK = 1 << 20  # bytes read at once: the fetchers' CHUNK_SIZE (dmconf.fetch.base)
 
 
 def temp_path(folder: Path, key: str, kind: str) -> Path:
@@ -174,8 +181,14 @@ class Download:
             meta = json.loads(read_own(self.meta_path) or b"{}")
             self.meta = meta if isinstance(meta, dict) else {}
         self.file = open_own(path, "ab")
-        self._pipe: Pipe[bytes] | None = None if stream is not None else Pipe(
-            self._store, "dmconf-download", QUEUED)
+        self._pipe: Pipe[bytes | memoryview] | None = None
+        # The buffers a plain download reads into, made as needed (a small file needs one):
+        # one is written again QUEUED + 2 chunks later, when the pipe is done with it
+        # (Pipe.write: ``size`` queued, one consumed).
+        self._ring: list[bytearray] = []
+        self._turn = 0
+        if stream is None:
+            self._pipe = Pipe(self._store, "dmconf-download", QUEUED)
         try:
             with open_own(path, "rb") as held:
                 while chunk := held.read(1 << 20):
@@ -202,7 +215,25 @@ class Download:
             write_own(self.meta_path, json.dumps(self.meta).encode())
         self.bar.set_total(total)
 
-    def write(self, data: bytes) -> None:
+    def write_from(self, body: Body) -> int:
+        """Append the next chunk of ``body``; the bytes appended, 0 at its end."""
+        if self._pipe is None:  # a decompressor keeps the chunks it is given: bytes of its own
+            data = body.read(CHUNK)
+            if data:
+                self.write(data)
+            return len(data)
+        turn, self._turn = self._turn % (QUEUED + 2), self._turn + 1
+        if turn == len(self._ring):
+            self._ring.append(bytearray(CHUNK))
+        view = memoryview(self._ring[turn])
+        count = 0
+        while count < CHUNK and (more := body.readinto(view[count:])):
+            count += more
+        if count:
+            self.write(view[:count])
+        return count
+
+    def write(self, data: bytes | memoryview) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise KeyboardInterrupt
         if self.limit is not None and self.size + len(data) > self.limit:
@@ -256,16 +287,16 @@ class Download:
         if self._pipe is not None:
             self._pipe.drain()
 
-    def _store(self, data: bytes) -> None:  # on the pipe's thread (plain downloads)
+    def _store(self, data: bytes | memoryview) -> None:  # the pipe's thread (plain downloads)
         self.file.write(data)
         self._digest(data)
 
-    def _digest(self, data: bytes) -> None:
+    def _digest(self, data: bytes | memoryview) -> None:
         self.hash.update(data)
         if self.want_md5:
             self._md5.update(data)
 
-    def _count(self, data: bytes) -> None:
+    def _count(self, data: bytes | memoryview) -> None:
         self.size += len(data)
         if self.stream is not None:
             self.stream.write(data)

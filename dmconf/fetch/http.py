@@ -9,7 +9,11 @@ timeouts, 408, 425, 429 and 5xx do; other 4xx do not.
 
 from __future__ import annotations
 
+import http.client
 import re
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
 import urllib3
@@ -17,7 +21,7 @@ import urllib3
 from dmconf import __version__
 from dmconf.credentials.session import CredentialSession
 from dmconf.errors import DownloadError
-from dmconf.fetch.base import CHUNK_SIZE, Fetcher, Sink
+from dmconf.fetch.base import CHUNK_SIZE, BodySink, Fetcher, Sink
 from dmconf.fetch.retry import parse_retry_after
 
 # identity: the checksum is of the file as published, so ask servers not to re-encode it.
@@ -60,9 +64,14 @@ class HTTPFetcher(Fetcher):
                 received = 0
                 # The raw stream: the bytes as sent, never decoded (a .gz served with
                 # Content-Encoding: gzip is hashed as the file it is).
-                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
-                    sink.write(chunk)
-                    received += len(chunk)
+                body = _Body.of(response, url)
+                if body is not None and isinstance(sink, BodySink):
+                    while count := sink.write_from(body):
+                        received += count
+                else:
+                    for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                        sink.write(chunk)
+                        received += len(chunk)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             transient = not isinstance(exc, PERMANENT)
             raise DownloadError(f"{url}: {_reason(exc)}", url=url, transient=transient) from None
@@ -115,6 +124,53 @@ class HTTPFetcher(Fetcher):
     def explain(self, url: str, response: requests.Response) -> str | None:
         """A message for an HTTP error that says more than its status, or None."""
         return None
+
+
+class _Body:
+    """An answer's body read by :mod:`http.client` beneath urllib3, into the sink's buffers
+    (urllib3's ``readinto`` reads a new ``bytes`` and copies it). ``http.client`` never decodes
+    (the bytes as sent) and undoes chunked encoding. Failures are raised as urllib3's ``stream``
+    raises them (``HTTPResponse._error_catcher``), so each keeps its message (:func:`_reason`).
+    """
+
+    def __init__(self, answer: http.client.HTTPResponse, url: str) -> None:
+        self._answer, self._url = answer, url
+
+    @classmethod
+    def of(cls, response: requests.Response, url: str) -> _Body | None:
+        """The body of ``response`` when urllib3 holds an ``http.client`` answer (requests
+        reads the same attribute for cookies); None: urllib3 streams it."""
+        answer = getattr(response.raw, "_original_response", None)
+        return cls(answer, url) if isinstance(answer, http.client.HTTPResponse) else None
+
+    def read(self, size: int) -> bytes:
+        with self._errors():
+            data = self._answer.read(size)
+            self._check(len(data), size)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        with self._errors():
+            count = self._answer.readinto(buffer)
+            self._check(count, len(buffer))
+        return count
+
+    def _check(self, count: int, asked: int) -> None:
+        """http.client answers nothing when the connection closes early; urllib3 raises."""
+        if count == 0 and asked and self._answer.length:
+            raise http.client.IncompleteRead(b"", self._answer.length)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except TimeoutError as exc:  # socket.timeout
+            raise urllib3.exceptions.ReadTimeoutError(
+                None, self._url, "Read timed out.") from exc  # type: ignore[arg-type]
+        except ssl.SSLError as exc:
+            raise urllib3.exceptions.SSLError(exc) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            raise urllib3.exceptions.ProtocolError(f"Connection broken: {exc!r}", exc) from exc
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:

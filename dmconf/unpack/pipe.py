@@ -20,9 +20,12 @@ T = TypeVar("T")
 class Pipe(Generic[T]):
     """``consume`` called on every item written, in order, on a thread of its own.
 
-    At most ``size`` items wait, so memory stays bounded. What ``consume`` raises (a full
-    disk, a bomb past the limits, a hostile member) is raised by the next ``write`` or by
-    ``drain``; the items after it are dropped. Use it as a context manager, or ``stop`` it.
+    At most ``size`` items wait and one is being consumed, so memory stays bounded: once
+    ``write`` returns, the item written ``size + 1`` writes before is done with (a writer may
+    reuse its buffer, as :class:`~dmconf.fetch.download.Download` does). What ``consume``
+    raises (a full disk, a bomb past the limits, a hostile member) is raised by the next
+    ``write`` or by ``drain``; the items after it are dropped. Use it as a context manager, or
+    ``stop`` it.
     """
 
     def __init__(self, consume: Callable[[T], object], name: str, size: int) -> None:
