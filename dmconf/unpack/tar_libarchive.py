@@ -132,12 +132,12 @@ class LibarchiveTar:
     def __iter__(self) -> Any:
         while True:
             code = self._lib.next_header(self._archive, self._entry)
-            if code == EOF:
+            if code == EOF and self._failure is None:
                 return
             if code == WARN and self._failure is None:
                 raise Differs(self._message(None))
             if code != OK:
-                self._raise()
+                self._raise()  # what the stream raised, else libarchive's error
             member = self._member()
             self._same_as_tarfile(member)
             yield member
