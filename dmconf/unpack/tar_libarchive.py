@@ -3,7 +3,8 @@
 libarchive only parses here; it never writes a file. It is handed the stream ``tarfile`` would
 read (the archive's decompressed bytes: ISA-L's gzip where installed, bz2, lzma, or the file
 itself), with the tar format alone enabled and no decompression filter of its own, so a zip,
-cpio, ISO or 7z archive, or a stream compressed twice, is not a valid tar archive. Each entry
+cpio or 7z archive, or a stream compressed twice, is not a valid tar archive (an ISO image, 32
+KiB of zeros first, is an empty one, as for ``tarfile``). Each entry
 becomes a :class:`tarfile.TarInfo` (name, type, size, mode, link target) and its data is read
 through :meth:`LibarchiveTar.extractfile`: :class:`LibarchiveTar` has the part of
 ``tarfile.TarFile``'s stream-mode interface that :class:`~dmconf.unpack.tar.Untar` uses, which
@@ -47,11 +48,11 @@ _IMPORT = threading.Lock()
 
 
 class Differs(Exception):
-    """libarchive warned about an entry: ``tarfile`` reads the archive instead."""
+    """libarchive would read the archive otherwise than ``tarfile``, which reads it instead."""
 
 
 class Binding:
-    """libarchive-c's functions, and three bound again without its error check, which raises
+    """libarchive-c's functions, and four bound again without its error check, which raises
     on errors and logs warnings: here a warning's code must be seen, and nothing logged."""
 
     def __init__(self, ffi: Any) -> None:
