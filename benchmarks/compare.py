@@ -456,6 +456,7 @@ class Bench:
             "pooch script": (fresh(cache), self.pooch(cache, "gunzip", self.mnist, "m/")),
             "datamaestro prepare": (fresh(dm), self.datamaestro(dm)),
             "4x curl | gzip -dc": (fresh(out), lambda: run(curl)),
+            **self.before(["prepare", "bench.mnist"], self.work / "cold-before"),
         })
         self.add(Row("cold CLI prepare, synthetic MNIST (4 gz, 11 MB)", samples["dmconf prepare"],
                      {k: v for k, v in samples.items() if k != "dmconf prepare"},

@@ -244,7 +244,7 @@ class Catalog:
         roots += list(_plugin_roots(installed, problems.append))
         roots.append(bundled)
         from dmconf.compat.datamaestro.repository import repository_entries
-        from dmconf.compat.irds import irds_entries
+        from dmconf.compat.irds_catalog import irds_entries
         from dmconf.entrypoints import python_entries
 
         python = [*python_entries(installed), *repository_entries(installed), *irds_entries()]

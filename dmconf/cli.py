@@ -460,6 +460,7 @@ def _schema(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
+    _freeze_at_exit()
     try:
         words = sys.argv[1:] if argv is None else argv
         answered = _warm_prepare(words)
@@ -469,6 +470,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if "dmconf.warm" in sys.modules:  # the note is written: who waits on it answers from it
             sys.modules["dmconf.warm"].release_claims()
+
+
+def _freeze_at_exit() -> None:
+    """At the interpreter's exit, move every object out of the garbage collector's reach
+    (:func:`gc.freeze`), so that its last collections do not walk the ~45,000 objects a cold
+    ``prepare`` leaves (pydantic's schemas, ~450 modules) only for the process to hand its
+    memory back anyway: 0.05-0.1 CPU-s of a command's time. The rest of the shutdown runs as
+    before (the other exit handlers, closing files, flushing stdout). An exit handler, so that
+    :func:`main` called in a process that goes on (tests, a notebook) leaves the collector
+    alone until that process ends."""
+    import atexit
+    import gc
+
+    atexit.unregister(gc.freeze)  # once, however many times main runs in a process
+    atexit.register(gc.freeze)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -363,12 +363,12 @@ def _move_into_place(unpacked: Path, target: Path, key: str, resource: Resource)
     stale one, or one another process put in place and has not recorded yet) is swapped for
     this one in one step, so the final name never goes missing nor holds a half-deleted folder.
     """
-    from dmconf.store.swap import replace_in_place
-
     state = DatasetState(target.parent)
     if state.present(key):
         if state.has(key, resource):
             return False
+        from dmconf.store.swap import replace_in_place  # ctypes: only when a copy is there
+
         replace_in_place(unpacked, target)
         return True
     try:

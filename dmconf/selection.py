@@ -26,7 +26,6 @@ default selection is the definition itself, unchanged.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +127,8 @@ def _select(definition: DatasetDefinition, ref: DatasetRef) -> DatasetDefinition
     if variant is not None and variant != definition.variant and variant not in \
             definition.variants:
         declared = sorted(definition.variants)
+        import difflib
+
         close = difflib.get_close_matches(variant, declared, n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise InvalidReference(str(ref), f"{dataset} has no variant {variant!r} (its variants: "

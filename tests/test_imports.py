@@ -67,3 +67,42 @@ def test_errors_survive_pickling():
     assert copy.url == "http://x/r" and copy.expected == "e" * 64
     missing = pickle.loads(pickle.dumps(DatasetNotFound("a.b", ["a.c"])))
     assert missing.suggestions == ["a.c"] and isinstance(missing, KeyError)
+
+
+# Families a dataset's definition names only when it uses them (issue 14, cold start-up).
+FAMILIES = ["dmconf.compat.irds", "dmconf.data.ir", "dmconf.derive.base", "dmconf.store.swap"]
+
+
+def test_a_catalogue_and_a_definition_import_no_family_they_do_not_use(env, irds_index):
+    env.define("test.plain", json.dumps({"resources": {"data": {
+        "url": "https://example.org/a.csv", "sha256": "0" * 64}}, "type": "file",
+        "data": {"path": "data"}}))
+    code = (
+        "import json, sys\n"
+        "from dmconf.catalog import Catalog\n"
+        "from dmconf.preparation import build_object\n"
+        "from dmconf.settings import load_settings\n"
+        "catalog = Catalog.from_settings()\n"
+        "ids = catalog.ids()\n"
+        "definition = catalog.find('test.plain')\n"
+        "build_object(definition, load_settings().dataset_folder(definition))\n"
+        "print(json.dumps([any(i.startswith('irds.') for i in ids) or None,\n"
+        f"                  [m for m in {FAMILIES!r} if m in sys.modules]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    listed, imported = json.loads(out.stdout)
+    assert imported == [] and listed is (True if irds_index is not None else None)
+
+
+def test_the_command_freezes_the_collector_at_exit_only(env):
+    """main() registers gc.freeze as an exit handler: the interpreter's shutdown does not walk
+    every object; a process that goes on after main() keeps a collector that collects."""
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('at exit', gc.get_freeze_count() > 0))\n"
+        "from dmconf.cli import main\n"
+        "main(['list'])\n"
+        "print('after main', gc.get_freeze_count())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-2:] == ["after main 0", "at exit True"]

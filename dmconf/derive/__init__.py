@@ -11,6 +11,19 @@ One concept per module:
   :mod:`~dmconf.derive.csv_parquet` (CSV to Parquet, the ``parquet`` extra).
 """
 
-from dmconf.derive.base import NoParams, Step, find_step, step
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dmconf.derive.base import NoParams, Step, find_step, step
 
 __all__ = ["NoParams", "Step", "find_step", "step"]
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :mod:`~dmconf.derive.base`, imported when first asked for: every
+    definition imports :mod:`~dmconf.derive.spec` (this package), few use a step."""
+    if name in __all__:
+        from dmconf.derive import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
