@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
 
+TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
 if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue need neither
     from importlib.metadata import EntryPoint
+    from typing import Any, Protocol
 
     from dmconf.catalog_index import RootIndex
     from dmconf.definition import DatasetDefinition
@@ -149,10 +150,12 @@ class IndexedEntry(Entry):
 Place = Entry | tuple["RootIndex", str]
 
 
-class InstalledEntryPoints(Protocol):
-    """What ``importlib.metadata.entry_points()`` returns (its class differs by Python version)."""
+if TYPE_CHECKING:
+    class InstalledEntryPoints(Protocol):
+        """What ``importlib.metadata.entry_points()`` returns (its class differs by Python
+        version)."""
 
-    def select(self, *, group: str) -> Iterable[EntryPoint]: ...
+        def select(self, *, group: str) -> Iterable[EntryPoint]: ...
 
 
 def _plugin_roots(
@@ -205,7 +208,7 @@ class Catalog:
         self.python = list(python)  # entries of Python-defined datasets (dmconf.entrypoints)
         self.problems: list[str] = []  # broken entries skipped, each reported once
         self._hidden: dict[str, list[Place]] = {}  # places hidden by the one used, by id
-        self._groups: list[tuple[RootIndex, dict[str, str]]] = []  # each root's files by id
+        self._groups: list[tuple[RootIndex, dict[str, RootIndex]]] = []  # each root's ids
         self._made: dict[tuple[str, int], Entry] = {}
         self._on_problem = on_problem or _log_problem
 
@@ -254,13 +257,14 @@ class Catalog:
         return catalog
 
     @cached_property
-    def _located(self) -> dict[str, str | Entry]:
+    def _located(self) -> dict[str, RootIndex | Entry]:
         """The place used for each id, in the order met (see the module's precedence): an
-        entry, or, until an entry is asked for, a YAML file's path below its root (the root's
-        index is found by :meth:`_owner`). The places it hides, in order, are in ``_hidden``."""
+        entry, or, until an entry is asked for, the index of the root whose file defines it
+        (:meth:`RootIndex.rel_of` names the file). The places it hides, in order, are in
+        ``_hidden``."""
         from dmconf.catalog_index import RootIndex
 
-        ranked: list[tuple[int, RootIndex | None, list[str], list[Any]]] = []
+        ranked: list[tuple[int, RootIndex | None, list[str], list[Entry]]] = []
         seen_roots: set[Path] = set()
         for root in self.roots:
             if not root.path.is_dir():
@@ -272,9 +276,9 @@ class Catalog:
                 continue
             seen_roots.add(resolved)
             index = RootIndex(str(root.path), root.origin)
-            ids, rels = index.listing(self.report)
+            ids = index.listing(self.report)
             index.save()
-            ranked.append((root.rank, index, ids, rels))
+            ranked.append((root.rank, index, ids, []))
         python: list[Entry] = []
         for entry in self.python:
             if not ID_PATTERN.match(entry.id):
@@ -283,24 +287,30 @@ class Catalog:
                 continue
             python.append(entry)
         ranked.append((PLUGIN, None, [e.id for e in python], python))
-        first: dict[str, str | Entry] = {}
+        first: dict[str, RootIndex | Entry] = {}
         for _, owner, ids, found in sorted(ranked, key=lambda item: item[0]):  # stable
-            group = dict(zip(ids, found, strict=True))  # 10^5 files: no loop in Python...
-            if len(group) != len(ids) or not group.keys().isdisjoint(first):
+            # 10^5 files: no loop in Python...
+            group: dict[str, Any] = dict.fromkeys(ids, owner) if owner is not None else dict(
+                zip(ids, found, strict=True))
+            if owner is not None:
+                owner.unique = len(group) == len(ids)
+            # (two key views: isdisjoint iterates the shorter one)
+            if len(group) != len(ids) or not group.keys().isdisjoint(first.keys()):
                 group = {}  # ...unless an id comes twice
-                for dataset_id, place in zip(ids, found, strict=True):
+                places: list[Any] = found if owner is None else owner.rels()
+                for dataset_id, place in zip(ids, places, strict=True):
                     if dataset_id in first or dataset_id in group:
                         hidden = place if owner is None else (owner, place)
                         self._hidden.setdefault(dataset_id, []).append(hidden)
                     else:
-                        group[dataset_id] = place
+                        group[dataset_id] = place if owner is None else owner
             first.update(group)
             if owner is not None:
                 self._groups.append((owner, group))
         self._warn_duplicates(first)
         return first
 
-    def _warn_duplicates(self, first: dict[str, str | Entry]) -> None:
+    def _warn_duplicates(self, first: dict[str, RootIndex | Entry]) -> None:
         """One warning per id defined in several places (each once per process)."""
         if not self._hidden:
             return
@@ -325,15 +335,14 @@ class Catalog:
             )
 
     def _place(self, dataset_id: str, number: int,
-               located: dict[str, str | Entry] | None = None) -> Place:
+               located: dict[str, RootIndex | Entry] | None = None) -> Place:
         """The ``number``-th place of an id (0: the one used), as an entry or (index, path)."""
         if number:
             return self._hidden[dataset_id][number - 1]
         place = (self._located if located is None else located)[dataset_id]
-        if isinstance(place, str):
-            owner = next(index for index, group in self._groups if group.get(dataset_id) is place)
-            return (owner, place)
-        return place
+        if isinstance(place, Entry):
+            return place
+        return (place, place.rel_of(dataset_id))
 
     def _entry(self, dataset_id: str, number: int = 0) -> Entry:
         """The entry of one place of an id, made once."""
@@ -416,7 +425,7 @@ class Catalog:
             for rels, found in ((yes, matched), (maybe, unsure)):
                 for rel in rels:  # the file of an id in this root, used for that id
                     dataset_id = index.id_of(rel)
-                    if dataset_id is not None and used.get(dataset_id) == rel:
+                    if used.get(dataset_id) is index and index.used(dataset_id, rel):
                         found.add(dataset_id)
         matches = []
         for dataset_id in sorted(matched | unsure):  # in id order, as ids() lists them
@@ -432,14 +441,17 @@ class Catalog:
                 matches.append(dataset_id)
         return matches
 
-    def _refreshed(self, ids: set[str] | None) -> list[tuple[RootIndex, dict[str, str]]]:
-        """Each index with the files it answers for (by id) among ``ids`` (None: all ids), their
+    def _refreshed(self, ids: set[str] | None) -> list[tuple[RootIndex, dict[str, RootIndex]]]:
+        """Each index with the ids it answers for among ``ids`` (None: all ids), their files'
         metadata made current (and saved)."""
         found = []
         for index, group in self._groups:  # each holds the ids its root is used for
             used = group if ids is None else {i: r for i, r in group.items() if i in ids}
             if used:
-                index.refresh(list(used.values()), list(used), read_metadata)
+                if ids is None and len(used) == index.count:  # every file listed: by folder
+                    index.refresh_listed(read_metadata)
+                else:
+                    index.refresh([index.rel_of(i) for i in used], list(used), read_metadata)
                 index.save()
                 found.append((index, used))
         return found

@@ -8,7 +8,10 @@ holds:
   ``info`` and Hydra stat the folders only, and read a folder again when its key changed;
 - the metadata that ``search`` reads (name, description, tags, tasks, licence, splits, download
   size, or why the file cannot be read), keyed by the file's ``stat`` (size, times in ns, inode,
-  device): ``search`` stats every file and parses only those whose key changed.
+  device): ``search`` stats every file and parses only those whose key changed. A folder
+  whose files' names and ``stat`` all match a digest stamped when they were last read is
+  current as a whole; the ``stat`` calls are made by :mod:`dmconf.catalog_stat` (on two
+  cores for a large root).
 
 A folder or file changed less than :data:`RECENT_NS` before it was read may change again without
 its key changing (the times' resolution is coarse): it is read again next time, until it is old
@@ -27,31 +30,33 @@ index existed.
 
 from __future__ import annotations
 
-import array
+import bisect
 import contextlib
 import hashlib
 import itertools
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dmconf import __version__
+from dmconf.catalog_stat import recent, stat_keys
 from dmconf.settings_sources import ENV_CACHE
 
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
 
 ENV_INDEX = "DMCONF_CATALOG_INDEX"
-VERSION = f"4 dmconf {__version__}"  # a new dmconf may list or describe differently
+VERSION = f"6 dmconf {__version__}"  # a new dmconf may list or describe differently
 RECENT_NS = 2_000_000_000
+# A listing's ids and file names are stored as lines (a definition's id and name never hold
+# one: they match ID_PATTERN), the rest as JSON; a stamp is a digest of the names and stat.
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, listing TEXT);
+CREATE TABLE dirs(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, ids TEXT, names TEXT,
+                  rest TEXT);
 CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, racy INTEGER, problem TEXT, meta TEXT,
                    license TEXT, text TEXT, python INTEGER);
 CREATE TABLE labels(rel TEXT, kind TEXT, value TEXT);
@@ -60,8 +65,12 @@ CREATE INDEX labels_by_value ON labels(kind, value, rel);
 CREATE INDEX labels_by_rel ON labels(rel);
 CREATE INDEX files_in_python ON files(rel) WHERE problem IS NOT NULL OR python = 1;
 """
+TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
+if TYPE_CHECKING:
+    from typing import Any
+
+    Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it is unreadable)
 Report = Callable[[str], None]
-Described = tuple[dict[str, Any] | None, str | None]  # (metadata, or why it cannot be read)
 
 
 def index_folder() -> Path:
@@ -104,12 +113,17 @@ class RootIndex:
     origin: str
     _db: sqlite3.Connection | None = field(default=None, repr=False)
     _changed: bool = False
-    _dirs: dict[str, tuple[str, int, str]] = field(default_factory=dict, repr=False)
+    _dirs: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict, repr=False)
     _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
     _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
-    _listed: list[tuple[str, list[str], int]] = field(default_factory=list, repr=False)
-    _ids: dict[str, str] | None = field(default=None, repr=False)  # id by file, as listed
-    _pairs: tuple[list[str], list[str]] = field(default=([], []), repr=False)
+    # Each folder listed: its path below the root, its ids, its files' names as lines, and
+    # (split when needed: ``list`` does not need them) as a list.
+    _listed: list[tuple[str, list[str], str, list[list[str]]]] = field(
+        default_factory=list, repr=False)
+    _where: dict[str, int] = field(default_factory=dict, repr=False)  # folder -> its place
+    _rels: dict[str, str] | None = field(default=None, repr=False)  # id -> its first file
+    count: int = 0  # files listed
+    unique: bool = False  # no id comes twice among them (told by the catalogue)
 
     @property
     def file(self) -> Path:
@@ -162,6 +176,8 @@ class RootIndex:
         path = self.file
         tmp = path.with_name(f".{path.name}.tmp")  # replaced by a unique name once made
         try:
+            import tempfile  # only here: most commands find nothing changed
+
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             os.close(handle)
@@ -183,18 +199,17 @@ class RootIndex:
 
     # --- listing ---------------------------------------------------------------------------
 
-    def listing(self, report: Report) -> tuple[list[str], list[str]]:
-        """The id and the path (below the root) of every definition file, in the order of a
-        sorted walk; a file whose place makes no id and a folder that cannot be listed are
+    def listing(self, report: Report) -> list[str]:
+        """The id of every definition file, in the order of a sorted walk (their paths:
+        :meth:`rels`); a file whose place makes no id and a folder that cannot be listed are
         reported in that order too."""
         try:
-            rows = self._connection().execute("SELECT rel, key, racy, listing FROM dirs")
-            self._dirs = {rel: (key, racy, listing) for rel, key, racy, listing in rows}
+            rows = self._connection().execute("SELECT rel, key, racy, ids, names, rest FROM dirs")
+            self._dirs = {row[0]: row[1:] for row in rows}
         except sqlite3.Error:
             self._dirs = {}
         ids: list[str] = []
-        rels: list[str] = []
-        self._listed = []
+        self._listed, self._where, self._rels = [], {}, None
         seen: set[str] = set()
         now = time.time_ns()
         todo = [""]
@@ -204,36 +219,73 @@ class RootIndex:
             folder = os.path.join(self.base, rel) if rel else self.base
             listing = self._folder(rel, folder, now)
             ids += listing["ids"]
-            rels += listing["rels"]
-            self._listed.append((rel, listing["rels"], len(rel) + 1 if rel else 0))
+            self._where[rel] = len(self._listed)
+            self._listed.append((rel, listing["ids"], listing["names"], []))
             for name in listing["bad"]:
                 report(f"{Path(folder, name)}: its place in {self.base} does not make a "
                        "dataset id (letters, digits, '_' and '-' between dots); rename it")
             if listing["error"]:
                 report(f"{folder} ({self.origin}): cannot be listed: {listing['error']}")
             todo += reversed(listing["dirs"])
-        self._pairs, self._ids = (rels, ids), None  # made into a dict when asked (search)
+        self.count = len(ids)
         gone = [rel for rel in self._dirs if rel not in seen]
         if gone:
             self._writable().executemany("DELETE FROM dirs WHERE rel = ?", [(r,) for r in gone])
             self._writable().executemany("DELETE FROM stamps WHERE rel = ?", [(r,) for r in gone])
             for rel in gone:
-                self._forget(_decoded(self._dirs[rel][2]), {})
-        return ids, rels
+                self._forget(rel, _decoded(self._dirs[rel][2:]), {})
+        return ids
 
-    def id_of(self, rel: str) -> str | None:
-        """The id of a file listed by :meth:`listing`."""
-        if self._ids is None:
-            self._ids = dict(zip(*self._pairs, strict=True))
-        return self._ids.get(rel)
+    def _names(self, n: int) -> list[str]:
+        """The names of the files of the n-th folder listed."""
+        _, ids, text, split = self._listed[n]
+        if not split:
+            split.append(text.split("\n") if ids else [])
+        return split[0]
 
-    def _forget(self, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    def rels(self) -> list[str]:
+        """The path below the root of each file :meth:`listing` lists, in its order."""
+        rels: list[str] = []
+        for n, (folder, _, _, _) in enumerate(self._listed):
+            below = folder + os.sep if folder else ""
+            rels += [below + name for name in self._names(n)]
+        return rels
+
+    def rel_of(self, dataset_id: str) -> str:
+        """The file used for a listed id: the first that a sorted walk meets."""
+        if self._rels is None:
+            ids = itertools.chain.from_iterable(ids for _, ids, _, _ in self._listed)
+            self._rels = dict(reversed(list(zip(ids, self.rels(), strict=True))))
+        return self._rels[dataset_id]
+
+    def used(self, dataset_id: str, rel: str) -> bool:
+        """Whether ``rel`` is the file listed and used for ``dataset_id`` (its id)."""
+        if not self.unique:
+            return self.rel_of(dataset_id) == rel
+        folder, name = os.path.split(rel)
+        n = self._where.get(folder)
+        if n is None:
+            return False
+        names = self._names(n)  # sorted: a walk lists names in order
+        at = bisect.bisect_left(names, name)
+        return at < len(names) and names[at] == name
+
+    @staticmethod
+    def id_of(rel: str) -> str:
+        """The id that a definition file's place below the root makes (as :meth:`listing`
+        names it; whether the file is listed, and used for that id, is the caller's to check)."""
+        return os.path.splitext(rel)[0].replace(os.sep, ".")
+
+    def _forget(self, rel: str, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
         """Drop the metadata of the files a folder listed before and lists no more."""
-        removed = set(before["rels"] if before else ()) - set(now.get("rels", ()))
+        removed = set(before["names"].split("\n") if before else ()) - set(
+            now.get("names", "").split("\n"))
+        removed.discard("")
         if removed:
+            below = rel + os.sep if rel else ""
             db = self._writable()
-            db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in removed])
-            db.executemany("DELETE FROM labels WHERE rel = ?", [(r,) for r in removed])
+            db.executemany("DELETE FROM files WHERE rel = ?", [(below + r,) for r in removed])
+            db.executemany("DELETE FROM labels WHERE rel = ?", [(below + r,) for r in removed])
 
     def _folder(self, rel: str, folder: str, now: int) -> dict[str, Any]:
         try:
@@ -243,35 +295,33 @@ class RootIndex:
             key, racy = "", True
         stored = self._dirs.get(rel)
         if stored is not None and stored[0] == key and key and not stored[1]:
-            listing = _decoded(stored[2])
+            listing = _decoded(stored[2:])
             if listing is not None:
                 return listing
         listing, volatile = _scan(folder, rel)
-        text = json.dumps(listing)
-        racy = racy or volatile
-        if stored is None or stored != (key, int(racy), text):
+        row = (key, int(racy or volatile), *_encoded(listing))
+        if stored is None or tuple(stored) != row:
             self._writable().execute(
-                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (rel, key, int(racy), text))
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?)", (rel, *row))
             if stored is not None:
-                self._forget(_decoded(stored[2]), listing)
+                self._forget(rel, _decoded(stored[2:]), listing)
         return listing
 
     # --- metadata --------------------------------------------------------------------------
 
     def refresh(self, rels: list[str], ids: list[str],
                 read: Callable[[Path], dict[str, Any]]) -> None:
-        """Make the metadata of these files current: stat each, read those that changed.
-
-        When they are every file listed (``search``), a folder whose files all have the
-        ``stat`` they had when it was last stamped (and none had changed less than RECENT_NS
-        before) is current as a whole, without looking at each file's stored key."""
-        stamps: list[tuple[str, str]] = []
-        if self._listed and len(rels) == sum(len(r) for _, r, _ in self._listed) and rels == list(
-                itertools.chain.from_iterable(folder for _, folder, _ in self._listed)):
-            rels, stamps = self._unstamped()
-            ids = [self.id_of(rel) or "" for rel in rels]
+        """Make the metadata of these files current: stat each, read those that changed."""
         if rels:
             self._refresh(rels, ids, read)
+
+    def refresh_listed(self, read: Callable[[Path], dict[str, Any]]) -> None:
+        """Make the metadata of every listed file current (``search``): a folder whose files
+        all have the ``stat`` they had when it was last stamped (and none had changed less
+        than RECENT_NS before) is current as a whole, without looking at each file's stored
+        key; the files of the others are compared one by one."""
+        rels, stamps = self._unstamped()
+        self.refresh(rels, [self.id_of(rel) for rel in rels], read)
         if stamps:
             self._writable().executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?)", stamps)
 
@@ -282,17 +332,22 @@ class RootIndex:
             stored = dict(self._connection().execute("SELECT rel, stamp FROM stamps"))
         except sqlite3.Error:
             stored = {}
+        found = stat_keys([(os.path.join(self.base, folder), self._names(n))
+                           for n, (folder, _, _, _) in enumerate(self._listed)])
         left: list[str] = []
         stamps: list[tuple[str, str]] = []
         now = time.time_ns()
-        for folder, names, cut in self._listed:
-            stamp = _stamp(os.path.join(self.base, folder), [r[cut:] for r in names], now,
-                           stored.get(folder))
-            if stamp is not None and stored.get(folder) == stamp[0]:
-                continue  # current as a whole: described() reads its files' rows when asked
-            left += names
-            if stamp is not None and not stamp[1]:
-                stamps.append((folder, stamp[0]))
+        for n, ((folder, _, text, _), keys) in enumerate(zip(self._listed, found, strict=True)):
+            if keys is not None:
+                digest = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
+                digest.update(b"\0" + keys)
+                stamp = digest.hexdigest()
+                if stored.get(folder) == stamp:
+                    continue  # current as a whole: described() reads its files' rows when asked
+                if not recent(keys, now, RECENT_NS):
+                    stamps.append((folder, stamp))
+            below = folder + os.sep if folder else ""  # a file cannot be stat'ed, or changed
+            left += [below + name for name in self._names(n)]
         return left, stamps
 
     def _refresh(self, rels: list[str], ids: list[str],
@@ -397,33 +452,6 @@ class RootIndex:
         return matched, other
 
 
-def _stamp(folder: str, names: list[str], now: int, stored: str | None
-           ) -> tuple[str, bool] | None:
-    """A digest of the names and ``stat`` of a folder's definition files, and whether one
-    changed too recently to be trusted (not worked out when it is the ``stored`` one; None:
-    one cannot be stat'ed)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return None
-    try:
-        infos = [os.stat(name, dir_fd=fd) for name in names]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    keys = [(i.st_size, i.st_mtime_ns, i.st_ctime_ns, i.st_ino, i.st_dev) for i in infos]
-    digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
-    try:
-        digest.update(array.array("Q", itertools.chain.from_iterable(keys)).tobytes())
-    except OverflowError:  # a time before 1970
-        digest.update(repr(keys).encode())
-    if digest.hexdigest() == stored:
-        return stored, False
-    newest = max(max(i.st_mtime_ns, i.st_ctime_ns) for i in infos) if infos else 0
-    return digest.hexdigest(), newest > now - RECENT_NS
-
-
 def _off() -> bool:
     return os.environ.get(ENV_INDEX, "").strip().lower() in ("0", "off", "no", "false")
 
@@ -442,7 +470,7 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
     from dmconf.catalog import SUFFIXES
     from dmconf.ids import ID_PATTERN
 
-    listing: dict[str, Any] = {"ids": [], "rels": [], "bad": [], "dirs": [], "error": None}
+    listing: dict[str, Any] = {"ids": [], "names": [], "bad": [], "dirs": [], "error": None}
     files, dirs, volatile = [], [], False
     try:
         with os.scandir(folder) as found:
@@ -460,6 +488,7 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
                     files.append(entry.name)
     except OSError as exc:
         listing["error"] = exc.strerror or str(exc)
+        listing["names"] = ""
         return listing, True
     prefix = rel.replace(os.sep, ".") + "." if rel else ""
     below = rel + os.sep if rel else ""
@@ -468,24 +497,33 @@ def _scan(folder: str, rel: str) -> tuple[dict[str, Any], bool]:
         if suffix in SUFFIXES and not stem.startswith((".", "_")):
             if ID_PATTERN.match(prefix + stem):
                 listing["ids"].append(prefix + stem)
-                listing["rels"].append(below + name)
+                listing["names"].append(name)
             else:
                 listing["bad"].append(name)
     listing["dirs"] = [below + d for d in sorted(dirs) if not d.startswith((".", "_"))]
+    listing["names"] = "\n".join(listing["names"])  # as stored
     return listing, volatile
 
 
-def _decoded(text: str) -> dict[str, Any] | None:
-    """A folder's stored listing, or None when it is not one (written by another version)."""
+def _encoded(listing: dict[str, Any]) -> tuple[str, str, str]:
+    """A folder's listing as stored: its ids and file names as lines, the rest as JSON."""
+    rest = {k: listing[k] for k in ("bad", "dirs", "error")}
+    return "\n".join(listing["ids"]), listing["names"], json.dumps(rest)
+
+
+def _decoded(stored: tuple[Any, ...]) -> dict[str, Any] | None:
+    """A folder's stored listing (ids, names, the rest), or None when it is not one."""
     try:
+        ids, names, text = stored
         listing = json.loads(text)
     except (TypeError, ValueError):
         return None
-    kinds = {"ids": list, "rels": list, "bad": list, "dirs": list, "error": (str, type(None))}
-    if not isinstance(listing, dict) or not all(
-        isinstance(listing.get(k), t) for k, t in kinds.items()  # type: ignore[arg-type]
-    ):
+    kinds: dict[str, Any] = {"bad": list, "dirs": list, "error": (str, type(None))}
+    if not isinstance(listing, dict) or not isinstance(ids, str) or not isinstance(names, str) \
+            or not all(isinstance(listing.get(k), t) for k, t in kinds.items()) \
+            or ids.count("\n") != names.count("\n") or bool(ids) != bool(names):
         return None
+    listing["ids"], listing["names"] = ids.split("\n") if ids else [], names
     return listing
 
 

@@ -36,13 +36,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dmconf.catalog import Catalog, Entry, Root
 from dmconf.settings_sources import cache_folder, settings_file
 from dmconf.warm import RECENT_NS, _key, _nofollow, _sources, _stat, _write
 
+TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
 if TYPE_CHECKING:
+    from typing import Any
+
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["NotedEntry", "noted_catalog", "remember"]
@@ -130,7 +132,7 @@ def _recall(built: _Built) -> Catalog | None:
         if note["fingerprint"] != _fingerprint(python, []):
             return None
         roots = [Root(Path(path), str(origin), int(rank)) for path, origin, rank in note["roots"]]
-        paths = {path: Path(path) for _, path, *_ in python}  # ir_datasets' ids share one
+        paths = {path: Path(path) for path in {p for _, p, *_ in python}}  # ir_datasets' share one
         entries = [NotedEntry(str(i), paths[path], str(origin), meta, where=str(where),
                               built=built) for i, path, origin, where, meta in python]
         return Catalog(roots, entries)
@@ -138,7 +140,7 @@ def _recall(built: _Built) -> Catalog | None:
 
 
 def _fingerprint(python: list[list[Any]], times: list[int]) -> list[Any]:
-    files = sorted({path for _, path, *_ in python if Path(path).name})
+    files = sorted(path for path in {p for _, p, *_ in python} if Path(path).name)
     return [
         VERSION, _key(""), os.getcwd(), _stat(str(settings_file()), times),
         [[entry, _stat(entry, times)] for entry in sys.path if entry],

@@ -217,10 +217,12 @@ def _search(args: argparse.Namespace) -> None:
     import json
 
     from dmconf.catalog_note import noted_catalog, remember
+    from dmconf.catalog_stat import command
 
     catalog = noted_catalog()
-    ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
-                         licenses=args.license)
+    with command():  # this process is dmconf's own: its stat calls may use a forked child
+        ids = catalog.search(" ".join(args.query), tags=args.tag, tasks=args.task,
+                             licenses=args.license)
     described = catalog.described(ids) if args.json or args.long else []
     remember(catalog)
     if args.json:

@@ -27,11 +27,12 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmconf.catalog import SEARCHED_FIELDS, Entry, InstalledEntryPoints
+from dmconf.catalog import SEARCHED_FIELDS, Entry
 from dmconf.errors import DefinitionError
 from dmconf.settings_sources import ENV_CACHE
 
 if TYPE_CHECKING:  # imported when a definition is built: listing does not need the models
+    from dmconf.catalog import InstalledEntryPoints
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["DATASETS_GROUP", "PythonEntry", "index_file", "python_entries"]

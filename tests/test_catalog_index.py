@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_plugins import install_fake_distribution, site  # noqa: F401 (a fixture)
 
-from dmconf import catalog_index
+from dmconf import catalog_index, catalog_stat
 from dmconf.catalog import PLUGIN, USER, Catalog, Root, _plugin_roots
 from dmconf.catalog_index import ENV_INDEX, RootIndex, index_folder
 from dmconf.ids import ID_PATTERN
@@ -268,3 +268,128 @@ def test_a_folder_stamped_whole_still_sees_each_change(tmp_path, env, monkeypatc
     assert found(base, "", licenses=["mit"]) == ["org.b.three"]
     write(base / "org" / "b" / "four.yaml", "name: Four\nlicense: MIT\n")
     assert found(base, "", licenses=["mit"]) == ["org.b.four", "org.b.three"]
+
+
+@pytest.fixture
+def forking(monkeypatch) -> list[tuple[list, list | None]]:
+    """Every search stats with a forked child (FORK_FILES 1); each child's share and what it
+    sent back (None: the child failed) are recorded."""
+    monkeypatch.setattr(catalog_index, "RECENT_NS", 0)  # every file old enough to be stamped
+    monkeypatch.setattr(catalog_stat, "FORK_FILES", 1)
+    monkeypatch.setattr(catalog_stat, "_may_fork", lambda: True)  # even beside xdist's thread
+    children: list[tuple[list, list | None]] = []
+    forked, joined = catalog_stat._forked, catalog_stat._joined
+
+    def fork(share: list) -> tuple[int, int] | None:
+        children.append((share, None))
+        return forked(share)
+
+    def join(child: tuple[int, int]) -> list | None:
+        sent = joined(child)
+        children[-1] = (children[-1][0], sent)
+        return sent
+
+    monkeypatch.setattr(catalog_stat, "_forked", fork)
+    monkeypatch.setattr(catalog_stat, "_joined", join)
+    return children
+
+
+@pytest.mark.parametrize("folders", [["a", "b"], ["a"]], ids=["between folders", "in one"])
+def test_stat_calls_shared_with_a_forked_child_still_see_each_change(
+        tmp_path, env, forking, folders):
+    """A forked child stats the second half of the files (split between folders, or inside
+    one): an edit in place keeping size and modification time, a file added and a file
+    removed are seen in either half."""
+    base = tmp_path / "forked"
+    files = [write(base / "org" / f / f"set{n}.yaml", f"name: S{n}\nlicense: MIT\n")
+             for f in folders for n in range(4)]
+    age(*base.rglob("*"), base)
+    ids = [f"org.{f}.set{n}" for f in folders for n in range(4)]
+    assert found(base, "", licenses=["mit"]) == ids
+    assert found(base, "", licenses=["mit"]) == ids  # from the stamps this time
+    assert forking and all(share and sent is not None and len(sent) == len(share)
+                           for share, sent in forking)  # the child did its share
+    first, last = files[0], files[-1]  # stat'ed by this process, by the child
+    for path in (first, last):
+        path.write_text(path.read_text().replace("MIT", "BSD"))  # same size, same inode
+        age(path)  # the old modification time put back: only ctime moved
+    assert found(base, "", licenses=["mit"]) == ids[1:-1]
+    assert found(base, "", licenses=["bsd"]) == [ids[0], ids[-1]]
+    files[-2].unlink()
+    write(files[-2].with_name("set9.yaml"), "name: S9\nlicense: MIT\n")
+    age(files[-2].parent)
+    assert found(base, "", licenses=["mit"]) == [*ids[1:-2], f"org.{folders[-1]}.set9"]
+
+
+def test_a_forked_child_that_fails_leaves_its_share_to_this_process(tmp_path, env, forking,
+                                                                     monkeypatch):
+    def failing(share: list) -> tuple[int, int]:
+        forking.append((share, None))
+        read, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(1)
+        os.close(write_end)
+        return pid, read
+
+    monkeypatch.setattr(catalog_stat, "_forked", failing)
+    base = tmp_path / "failing"
+    for n in range(6):
+        write(base / "org" / f"set{n}.yaml", f"name: S{n}\nlicense: {'MIT' if n % 2 else 'BSD'}\n")
+    age(*base.rglob("*"), base)
+    assert found(base, "", licenses=["mit"]) == ["org.set1", "org.set3", "org.set5"]
+    path = base / "org" / "set5.yaml"
+    path.write_text(path.read_text().replace("MIT", "BSD"))
+    age(path)
+    assert found(base, "", licenses=["mit"]) == ["org.set1", "org.set3"]
+    assert forking and all(sent is None for _, sent in forking)
+
+
+def test_a_program_ignoring_sigchld_still_gets_every_change(tmp_path, env, forking):
+    """With SIGCHLD ignored, the child's exit cannot be known: its answer is not used."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are set from the main thread only")
+    base = tmp_path / "ignoring"
+    path = write(base / "org" / "set.yaml", "name: S\nlicense: MIT\n")
+    write(base / "org" / "other.yaml", "name: O\nlicense: MIT\n")
+    age(*base.rglob("*"), base)
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert found(base, "", licenses=["mit"]) == ["org.other", "org.set"]
+        path.write_text(path.read_text().replace("MIT", "BSD"))
+        age(path)
+        assert found(base, "", licenses=["mit"]) == ["org.other"]
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert forking and all(sent is None for _, sent in forking)
+
+
+def test_only_dmconf_s_own_command_forks(env, monkeypatch, capsys):
+    """`dmconf search` may fork a child for its stat calls; `dmconf.search()` never forks the
+    program it runs in, even past FORK_FILES with no other thread; the permission does not
+    outlive the command."""
+    import threading
+
+    import dmconf
+    from dmconf.cli import main
+
+    for n in range(4):
+        write(env.catalog / "zzfork" / f"set{n}.yaml", f"name: S{n}\nlicense: MIT\n")
+    age(*env.catalog.rglob("*"), env.catalog)
+    monkeypatch.setattr(catalog_stat, "FORK_FILES", 1)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # as if alone, even under xdist
+    forks: list[list] = []
+    monkeypatch.setattr(catalog_stat, "_forked", lambda share: forks.append(share))  # no child
+    ids = [f"zzfork.set{n}" for n in range(4)]
+    assert dmconf.search("zzfork") == ids
+    assert forks == []  # a library call: no fork
+    assert main(["search", "zzfork"]) == 0
+    assert capsys.readouterr().out.split() == ids
+    assert forks  # the command asked for a child (and stat'ed its share itself: None came back)
+    assert catalog_stat.COMMAND is False
+    forks.clear()
+    assert dmconf.search("zzfork") == ids
+    assert forks == []

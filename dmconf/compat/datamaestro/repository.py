@@ -28,12 +28,13 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmconf.catalog import Entry, InstalledEntryPoints
+from dmconf.catalog import Entry
 from dmconf.compat.datamaestro import ids
 from dmconf.entrypoints import INDEX_VERSION
 from dmconf.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from dmconf.catalog import InstalledEntryPoints
     from dmconf.definition import DatasetDefinition
 
 __all__ = ["REPOSITORIES_GROUP", "RepositoryEntry", "repository_entries"]
