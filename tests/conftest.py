@@ -42,6 +42,19 @@ def server(http: FileServer) -> Iterator[FileServer]:
     http.reset()
 
 
+@pytest.fixture(params=["tarfile", "libarchive"])
+def tar_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each tar test runs with both parsers: ``Untar`` (directly or through ``prepare``) uses
+    this one. libarchive is in the test extra (``fast``) and installed by ``.ci/run``."""
+    import dmconf.unpack.tar
+    from dmconf.unpack.tar_libarchive import binding
+
+    if request.param == "libarchive" and binding() is None:
+        pytest.fail("libarchive is not installed: pip install 'dmconf[fast]' and libarchive13")
+    monkeypatch.setattr(dmconf.unpack.tar, "PARSER", request.param)
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def mnist() -> MnistFiles:
     return make_mnist()

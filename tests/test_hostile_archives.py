@@ -4,7 +4,8 @@ dataset's folder, and bombs stop at a limit with one clear line.
 The archives are generated: symlink chains longer than PATH_MAX (where a non-strict realpath
 gives up and answers lexically), links that escape only once a later link exists, and a few
 hundred random trees of links with ``..`` in their targets. Extraction runs with and without
-the interpreter's ``data`` filter, so nothing depends on ``tarfile`` being patched.
+the interpreter's ``data`` filter, so nothing depends on ``tarfile`` being patched, and with
+both tar parsers (``tarfile``'s and libarchive's: the ``tar_parser`` fixture).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def _all_links_inside(root: Path) -> None:
                 assert os.path.commonpath([real_root, real]) == real_root, (path, real)
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("use_data_filter", FILTERS)
 @pytest.mark.parametrize("depth", [2, 8, 16])
 def test_symlink_chains_past_path_max_are_refused(tmp_path, use_data_filter, depth):
@@ -123,6 +125,7 @@ def test_symlink_chains_past_path_max_are_refused(tmp_path, use_data_filter, dep
     assert not (tmp_path / "evil.txt").exists()
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("use_data_filter", FILTERS)
 def test_a_link_that_escapes_once_a_later_link_exists(tmp_path, use_data_filter):
     _, before = _outside(tmp_path)
@@ -133,6 +136,7 @@ def test_a_link_that_escapes_once_a_later_link_exists(tmp_path, use_data_filter)
     assert _listing(tmp_path) == before | {"late.tar"}
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("use_data_filter", FILTERS)
 def test_random_link_trees_never_escape(tmp_path, use_data_filter):
     """300 generated archives: each is refused, or extracted with every link inside."""
@@ -190,6 +194,7 @@ def test_hostile_zip_members(tmp_path):
     assert _listing(tmp_path) - {p.name for p in tmp_path.glob("z*.zip")} == before
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("compress", ["w:xz", "w:bz2", "w:gz"])
 def test_a_corrupt_compressed_tar_fails_instead_of_extracting_half(env, server, compress):
     """The publisher's file is truncated: the sha256 matches, extraction must still fail."""
@@ -207,6 +212,7 @@ def test_a_corrupt_compressed_tar_fails_instead_of_extracting_half(env, server, 
     assert not (folder / "payload").exists() and leftovers(folder) == []
 
 
+@pytest.mark.usefixtures("tar_parser")
 def test_bombs_stop_at_the_limits(env, server):
     write_settings(env, unpack_max_members=100)
     many = _tar([(f"f{i}", tarfile.REGTYPE, b"") for i in range(101)])
@@ -227,6 +233,7 @@ def test_bombs_stop_at_the_limits(env, server):
     assert bz2  # imported for symmetry with the compressions above
 
 
+@pytest.mark.usefixtures("tar_parser")
 def test_an_archive_made_with_tar_c_dot_extracts(tmp_path):
     """``tar -C folder -cf x.tar .`` names its first member ``./``: the root, not a problem."""
     source = tmp_path / "dot.tar"
@@ -244,6 +251,7 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("tar_parser")
 def test_limits_are_overridable_per_resource_and_in_the_settings(env, server):
     write_settings(env, unpack_max_members=10)
     members = _tar([(f"f{i}", tarfile.REGTYPE, b"x") for i in range(20)])

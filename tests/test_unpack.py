@@ -92,6 +92,7 @@ def _good_tar(mode: str) -> bytes:
     ], mode)
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
 def test_untar_all_compressions_with_modes_from_the_umask(env, server, mode, umask022):
     write_settings(env)
@@ -176,6 +177,7 @@ def _assert_nothing_escaped(tmp_path: Path, before: set[Path]) -> None:
     assert (tmp_path / "outside" / "secret").read_text() == "secret"
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("kind", ["tar", "zip"])
 def test_hostile_archives_are_refused_through_prepare(env, server, tmp_path, kind):
     write_settings(env)
@@ -195,6 +197,7 @@ def test_hostile_archives_are_refused_through_prepare(env, server, tmp_path, kin
     _assert_nothing_escaped(tmp_path, before)
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("use_data_filter", sorted({False, HAS_DATA_FILTER}))
 def test_hostile_tars_are_refused_with_and_without_the_data_filter(tmp_path, use_data_filter):
     outside = _outside(tmp_path)
@@ -210,6 +213,7 @@ def test_hostile_tars_are_refused_with_and_without_the_data_filter(tmp_path, use
     assert not list(tmp_path.glob("*.txt")) and not (tmp_path.parent / "evil.txt").exists()
 
 
+@pytest.mark.usefixtures("tar_parser")
 def test_the_fallback_checks_extract_a_good_archive(tmp_path, umask022):
     source = tmp_path / "good.tar"
     source.write_bytes(_good_tar("w:gz"))
@@ -218,6 +222,7 @@ def test_the_fallback_checks_extract_a_good_archive(tmp_path, umask022):
     assert stat.S_IMODE(os.stat(tmp_path / "out/data/run.sh").st_mode) == 0o755
 
 
+@pytest.mark.usefixtures("tar_parser")
 def test_a_corrupt_archive_is_an_unpack_error(env, server):
     write_settings(env)
     serve_dataset(env, server, "test.bad", b"PK\x03\x04 definitely not a zip", unpack="unzip",
@@ -280,6 +285,7 @@ def test_concat_joins_regular_members_in_order_and_refuses_links(tmp_path: Path)
         unpacker_for("concat").unpack(source, tmp_path / "corrupt")
 
 
+@pytest.mark.usefixtures("tar_parser")
 @pytest.mark.parametrize("use_data_filter", sorted({False, HAS_DATA_FILTER}))
 def test_the_digest_taken_while_extracting_is_the_tree_digest(tmp_path, use_data_filter):
     """``dmconf verify`` reads the tree back with tree_sha256: the digest recorded from the

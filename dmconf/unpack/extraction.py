@@ -97,6 +97,7 @@ class Extraction:
     def __init__(self, archive: Path, target: Path, consumed: int,
                  limits: Limits = DEFAULT) -> None:
         self.archive = archive
+        self.name = archive.name  # read for every member: a plain attribute, not Path's
         self.root = str(target)
         self.consumed = consumed  # the archive's size, for the ratio
         self.limits = limits
@@ -237,7 +238,7 @@ class Extraction:
         return parts
 
     def _check(self) -> None:
-        self.limits.check(self.archive.name, self.produced, self.consumed, self.members)
+        self.limits.check(self.name, self.produced, self.consumed, self.members)
 
     def _folder(self, name: str, parts: list[str]) -> int:
         """The descriptor of the folder ``parts``, made if missing; refuse links and files."""

@@ -34,9 +34,9 @@ def check_name(archive: Path, member: str) -> None:
     """Refuse absolute names, ``..`` components (``/`` or ``\\`` separated) and NUL bytes."""
     if "\0" in member:
         raise refuse(archive, member, "its name holds a NUL byte")
-    if member.startswith(("/", "\\")) or DRIVE.match(member):
+    if member.startswith(("/", "\\")) or (member[1:2] == ":" and DRIVE.match(member)):
         raise refuse(archive, member, "its path is absolute")
-    if ".." in re.split(r"[/\\]", member):
+    if ".." in member and ".." in re.split(r"[/\\]", member):  # the split only if it may
         raise refuse(archive, member, "its path goes up with '..'")
 
 

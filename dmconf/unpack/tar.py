@@ -10,6 +10,11 @@ the archive's order (a :class:`~dmconf.unpack.pipe.Pipe`): the file system's wor
 10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to
 its end after the last member, so a truncated or corrupt ``.tar.xz`` fails instead of
 extracting half of the archive silently.
+
+Two parsers give the members: libarchive's, in C (:mod:`~dmconf.unpack.tar_libarchive`, where
+``libarchive-c`` and the library are installed: the ``fast`` extra), else ``tarfile``'s, in
+pure Python; both read the same decompressed stream and hand their members to the same checks.
+An archive libarchive warns about is read again by ``tarfile`` (:class:`Differs`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import gzip
 import io
 import logging
 import lzma
+import shutil
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -32,14 +38,18 @@ from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.limits import DEFAULT, Limits
 from dmconf.unpack.members import check_name, refuse
 from dmconf.unpack.pipe import Pipe
+from dmconf.unpack.tar_libarchive import Differs, LibarchiveTar, binding
 
-__all__ = ["HAS_DATA_FILTER", "Untar", "decompressed"]
+__all__ = ["HAS_DATA_FILTER", "PARSERS", "Untar", "decompressed"]
 
 log = logging.getLogger("dmconf")
 
 HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
 SMALL = 256 << 10  # members up to this size are read here and written by the writer's thread
-QUEUED = 64  # members waiting for the writer's thread, at most (16 MiB of small files)
+BATCH = 32  # members handed to the writer's thread at once (fewer hand-offs and wake-ups)
+QUEUED = 16  # batches waiting for the writer's thread, at most (each <= 2 * SMALL of data)
+PARSERS = ("libarchive", "tarfile")
+PARSER: str | None = None  # which parser Untar uses when not told: None for the fastest here
 
 
 def _gzip() -> tuple[Any, tuple[type[Exception], ...]]:
@@ -67,31 +77,48 @@ class Untar(Unpacker):
 
     makes_folder = True
 
-    def __init__(self, use_data_filter: bool = HAS_DATA_FILTER, limits: Limits = DEFAULT) -> None:
+    def __init__(self, use_data_filter: bool = HAS_DATA_FILTER, limits: Limits = DEFAULT,
+                 parser: str | None = None) -> None:
         self.use_data_filter = use_data_filter
         self.limits = limits
+        self.parser = parser  # one of PARSERS; None: PARSER, else libarchive where installed
 
     def unpack(self, source: Path, target: Path) -> str:
+        parser = self.parser or PARSER or ("libarchive" if binding() else "tarfile")
+        if parser == "libarchive":
+            try:
+                return self._unpack(source, target, LibarchiveTar)
+            except Differs as exc:  # what tarfile would read may differ: it reads it
+                log.debug("%s: libarchive says %s; reading it with tarfile", source.name, exc)
+                shutil.rmtree(target)
+        return self._unpack(source, target, _tarfile)
+
+    def _unpack(self, source: Path, target: Path, reader: Callable[[IO[bytes]], Any]) -> str:
         dest = str(target)
         vouched: set[str] = {""}  # folders the data filter has seen (the root: itself)
         with Extraction(source, target, source.stat().st_size, self.limits) as extraction:
             try:
-                with open(source, "rb") as raw, decompressed(raw) as stream, tarfile.open(
-                        fileobj=stream, mode="r|") as tar, Pipe[Callable[[], None]](
+                with open(source, "rb") as raw, decompressed(raw) as stream, reader(
+                        stream) as tar, Pipe[list[Callable[[], None]]](
                         _call, "dmconf-untar", QUEUED) as writer:
+                    batch: list[Callable[[], None]] = []
+                    held = 0  # bytes of data in the batch
                     for member in tar:
-                        if not member.isfile():
-                            writer.write(partial(
-                                self._extract, member, None, extraction, dest, vouched))
-                            continue
-                        data = tar.extractfile(member)
-                        assert data is not None  # a regular file always has data
-                        if member.size > SMALL:  # written from here, the others done first
+                        data = tar.extractfile(member) if member.isfile() else None
+                        if member.size > SMALL and data is not None:
+                            writer.write(batch)  # written from here, the others done first
+                            batch, held = [], 0
                             writer.drain()
                             self._extract(member, data, extraction, dest, vouched)
-                        else:
-                            writer.write(partial(self._extract, member, io.BytesIO(
-                                data.read(member.size)), extraction, dest, vouched))
+                            continue
+                        if data is not None:
+                            data, held = io.BytesIO(data.read(member.size)), held + member.size
+                        batch.append(partial(self._extract, member, data, extraction, dest,
+                                             vouched))
+                        if len(batch) == BATCH or held > SMALL:
+                            writer.write(batch)
+                            batch, held = [], 0
+                    writer.write(batch)
                     writer.drain()
                     while stream.read(1 << 20):  # to the end: a truncated stream raises here
                         pass
@@ -109,7 +136,7 @@ class Untar(Unpacker):
     def _extract(self, member: tarfile.TarInfo, data: IO[bytes] | None, into: Extraction,
                  dest: str, vouched: set[str]) -> None:
         """Write one member (on the writer's thread, in the archive's order)."""
-        log.debug("%s: extracting %s", into.archive.name, member.name)
+        log.debug("%s: extracting %s", into.name, member.name)
         taken = None
         if self.use_data_filter and member.name.strip("/"):
             taken = self._second_opinion(into.archive, member, dest, vouched)
@@ -159,8 +186,13 @@ class Untar(Unpacker):
         return run
 
 
-def _call(job: Callable[[], None]) -> None:
-    job()
+def _call(jobs: list[Callable[[], None]]) -> None:
+    for job in jobs:
+        job()
+
+
+def _tarfile(stream: IO[bytes]) -> tarfile.TarFile:
+    return tarfile.open(fileobj=stream, mode="r|")
 
 
 def decompressed(raw: IO[bytes]) -> Any:

@@ -58,7 +58,7 @@ class Unzip(Unpacker):
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, into: Extraction) -> None:
     name = info.orig_filename  # zipfile cuts the name at a NUL byte; the check must see it
-    log.debug("%s: extracting %s", into.archive.name, name)
+    log.debug("%s: extracting %s", into.name, name)
     check_name(into.archive, name)
     if info.flag_bits & 0x1:
         raise refuse(into.archive, name, "it is encrypted, and dmconf has no password; use an "
