@@ -234,6 +234,25 @@ def test_bombs_stop_at_the_limits(env, server):
 
 
 @pytest.mark.usefixtures("tar_parser")
+def test_a_bomb_after_the_end_of_the_archive_stops_at_the_limits(env, server):
+    """The compressed stream is read to its end after the last member (a truncated one must
+    fail): what it inflates there is never written, but counts against the limits, or a bomb
+    appended after the archive's end would cost unbounded CPU time."""
+    archive = _tar([("data/a.txt", tarfile.REGTYPE, b"a")])
+    padded = lzma.compress(archive + b"\0" * (8 << 20))  # a few kB
+    serve_dataset(env, server, "test.trailing", padded, unpack="untar", type_="folder",
+                  max_unpacked_size=1 << 20)
+    with pytest.raises(UnpackError, match=r"more than 1048576 bytes.*max_unpacked_size") as caught:
+        dmconf.prepare("test.trailing")
+    assert "test.trailing: resource 'payload' from http://127.0.0.1" in str(caught.value)
+    assert leftovers(env.folder("test.trailing")) == []
+    # the same archive with a real tar's padding (zeros up to its 10 KiB record) extracts
+    serve_dataset(env, server, "test.padded", lzma.compress(archive + b"\0" * 10240),
+                  unpack="untar", type_="folder", max_unpacked_size=1 << 20)
+    assert (Path(dmconf.prepare("test.padded").path) / "data/a.txt").read_bytes() == b"a"
+
+
+@pytest.mark.usefixtures("tar_parser")
 def test_an_archive_made_with_tar_c_dot_extracts(tmp_path):
     """``tar -C folder -cf x.tar .`` names its first member ``./``: the root, not a problem."""
     source = tmp_path / "dot.tar"

@@ -237,6 +237,16 @@ class Extraction:
             raise refuse(self.archive, name, "it has no name")
         return parts
 
+    def drain(self, stream: IO[bytes]) -> None:
+        """Read ``stream`` to its end after the archive's last member, so that a truncated or
+        corrupt compressed stream fails. What it inflates there is never written but counts
+        against the size and ratio limits all the same: a bomb appended after the end of a
+        tar archive would otherwise cost unbounded CPU time."""
+        after = 0
+        while chunk := stream.read(1 << 20):
+            after += len(chunk)
+            self.limits.check(self.name, self.produced + after, self.consumed, self.members)
+
     def _check(self) -> None:
         self.limits.check(self.name, self.produced, self.consumed, self.members)
 

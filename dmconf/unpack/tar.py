@@ -120,8 +120,7 @@ class Untar(Unpacker):
                             batch, held = [], 0
                     writer.write(batch)
                     writer.drain()
-                    while stream.read(1 << 20):  # to the end: a truncated stream raises here
-                        pass
+                    extraction.drain(stream)  # to the end: a truncated stream raises here
             except UnpackError:
                 raise
             except tarfile.FilterError as exc:  # refused by the interpreter's data filter
