@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,6 +30,7 @@ SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 # A git commit: what pins a Hugging Face file (`revision:`) to one version of its repository.
 COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+DIGESTS = {"sha256": (SHA256_PATTERN, 64), "md5": (MD5_PATTERN, 32)}  # field: its form
 
 
 class Resource(BaseModel):
@@ -93,22 +95,14 @@ class Resource(BaseModel):
             )
         return value
 
-    @field_validator("sha256", mode="before")
+    @field_validator("sha256", "md5", mode="before")
     @classmethod
-    def _normalise_sha256(cls, value: Any) -> Any:
+    def _normalise_digest(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return value
-        if not isinstance(value, str) or not SHA256_PATTERN.match(value.strip().lower()):
-            raise ValueError("expected 64 hexadecimal characters (quote it in YAML)")
-        return value.strip().lower()
-
-    @field_validator("md5", mode="before")
-    @classmethod
-    def _normalise_md5(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        if not isinstance(value, str) or not MD5_PATTERN.match(value.strip().lower()):
-            raise ValueError("expected 32 hexadecimal characters (quote it in YAML)")
+        pattern, length = DIGESTS[info.field_name or ""]
+        if not isinstance(value, str) or not pattern.match(value.strip().lower()):
+            raise ValueError(f"expected {length} hexadecimal characters (quote it in YAML)")
         return value.strip().lower()
 
     @model_validator(mode="after")

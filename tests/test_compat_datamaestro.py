@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from httpserver import FileServer
+from test_plugins import install_fake_distribution
 
 import dmconf
 from dmconf.cli import main
@@ -119,12 +120,9 @@ def _plugin(
     site = tmp_path / "site"
     site.mkdir()
     (project / "src" / f"dmconf_{name}").rename(site / f"dmconf_{name}")
-    info = site / f"dmconf_{name}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: dmconf-{name}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[dmconf.repositories]\n{name} = dmconf_{name}.config\n"
-    )
+    install_fake_distribution(site, f"dmconf_{name}",
+                              f"[dmconf.repositories]\n{name} = dmconf_{name}.config\n",
+                              distribution=f"dmconf-{name}")
     return site
 
 

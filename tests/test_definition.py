@@ -38,6 +38,8 @@ def test_an_id_field_must_match_the_place(env):
     ("change", "field", "says"),
     [
         (("sha256: " + "ab" * 32, "sha256: 1234"), "resources.table.sha256", "64 hexadecimal"),
+        (("sha256: " + "ab" * 32, "sha256: " + "ab" * 32 + ", md5: 12"), "resources.table.md5",
+         "32 hexadecimal"),
         (("type: csv", "type: csv\ncolour: blue"), "colour", "unknown field"),
         (("{url:", "{unpack: gunzipp, url:"), "resources.table.unpack", "gunzip"),
         (('"http://127.0.0.1:1/t.csv"', "t.csv"), "resources.table.url", "not a URL"),

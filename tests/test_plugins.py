@@ -15,10 +15,14 @@ import dmconf
 from dmconf.catalog import Catalog
 
 
-def install_fake_distribution(site: Path, name: str, entry_points: str) -> None:
+def install_fake_distribution(site: Path, name: str, entry_points: str,
+                              distribution: str | None = None) -> None:
+    """A ``NAME-1.0.dist-info`` in ``site``: the distribution ``distribution`` (default NAME)
+    with these entry points."""
     info = site / f"{name}-1.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution or name}\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(entry_points)
 
 

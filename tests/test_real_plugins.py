@@ -24,6 +24,7 @@ import pytest
 from httpserver import FileServer
 from mnistdata import MnistFiles
 from realplugins import run_ok as _run
+from test_plugins import install_fake_distribution
 
 # One worker runs this file: its fixtures are built once, not once per worker.
 pytestmark = pytest.mark.xdist_group("real-plugins")
@@ -440,11 +441,9 @@ def _orconvqa_plugin(site: Path, blocks: bytes) -> None:
         (init / "__init__.py").write_text("")
     (module / "orconvqa.py").write_text(ORCONVQA.replace("MD5", hashlib.md5(blocks).hexdigest())
                                         .replace("SIZE", str(len(blocks))))
-    info = site / "dmconf_orcheck-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dmconf-orcheck\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[dmconf.repositories]\norcheck = dmconf_orcheck.config\n")
+    install_fake_distribution(site, "dmconf_orcheck",
+                              "[dmconf.repositories]\norcheck = dmconf_orcheck.config\n",
+                              distribution="dmconf-orcheck")
 
 
 @pytest.mark.slow
