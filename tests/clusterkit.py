@@ -88,10 +88,17 @@ def interpreter_for_others() -> list[str]:
     """
     import sysconfig
 
+    import dmconf
+
+    packages = sysconfig.get_paths()["purelib"]
+    for needed in (Path(packages), Path(dmconf.__file__).parent):
+        if not _reachable_by_all(needed):
+            pytest.skip(f"{needed} is in a folder other users cannot enter (a 0700 parent such "
+                        "as /root or a `mktemp -d` folder): run the suite from a checkout "
+                        "others can read for the tests with two Unix users")
     candidates = [sys.executable, f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"]
     for exe in candidates:
         if _reachable_by_all(Path(exe).resolve()):
-            packages = sysconfig.get_paths()["purelib"]
             setup = f"import site; site.addsitedir({packages!r})"
             if exe == sys.executable:
                 return [exe]

@@ -36,7 +36,8 @@ def wait_for(condition: Callable[[], object], proc: subprocess.Popen | None = No
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            pytest.fail(f"the process ended before {what}: {proc.stderr and proc.stderr.read()}")
+            _, err = proc.communicate()  # its pipes closed: no unclosed file left for later tests
+            pytest.fail(f"the process ended before {what}: {err}")
         time.sleep(0.02)
     pytest.fail(f"timed out waiting for {what}")
 
