@@ -221,6 +221,10 @@ def fresh(path: Path) -> Callable[[], None]:
     def setup() -> None:
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
+        # The removal's journal commit (and, on a file system mounted with `discard`, its
+        # TRIMs) would otherwise stall whichever contender runs next: creating 10,000 files
+        # took 0.25 s or 4 s here depending on it.
+        os.sync()
     return setup
 
 

@@ -1,8 +1,11 @@
 """A bounded hand-off of work items to a thread of its own, in order.
 
-The unpackers use it to put a second core to work: :mod:`~dmconf.unpack.stream` inflates on
-one thread and hashes and writes the output on another while the download's thread reads;
-:mod:`~dmconf.unpack.tar` parses the archive on one thread while another writes the members.
+The download and the single-file unpackers use it to put a second core to work:
+:mod:`~dmconf.unpack.stream` inflates on one thread and hashes and writes the output on another
+while the download's thread reads; :mod:`~dmconf.fetch.download` hashes and writes a plain
+download behind the thread that receives. Each item there is a chunk of up to 1 MiB, so a
+hand-off is rare beside the work it moves; :mod:`~dmconf.unpack.tar` does not use it (a hand-off
+per few small members cost more than the parse it overlapped).
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@
 interpreter's ``data`` filter being current. Where the interpreter has that filter
 (``tarfile.data_filter``), it also runs, as a second opinion, on every member but one kind
 whose verdict is known without it (:meth:`Untar._second_opinion`). Devices and FIFOs are
-refused. This thread parses the archive and reads small members while another writes them, in
-the archive's order (a :class:`~dmconf.unpack.pipe.Pipe`): the file system's work (creating
-10,000 files is mostly the kernel's) overlaps the parsing. The compressed stream is read to
-its end after the last member, so a truncated or corrupt ``.tar.xz`` fails instead of
-extracting half of the archive silently.
+refused. Each member is written as soon as it is parsed, on the parsing thread: a second
+thread writing the members (issue 14's first pass) cost twice the time on an idle machine,
+its hand-offs and the GIL taken back after each system call outweighing the parse it
+overlapped (BENCHMARKS.md, *tar.gz of 10,000 files*). The compressed stream is read to its
+end after the last member, so a truncated or corrupt ``.tar.xz`` fails instead of extracting
+half of the archive silently.
 
 Two parsers give the members: libarchive's, in C (:mod:`~dmconf.unpack.tar_libarchive`, where
 ``libarchive-c`` and the library are installed: the ``fast`` extra), else ``tarfile``'s, in
@@ -21,14 +22,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import logging
 import lzma
 import shutil
 import tarfile
 import zlib
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +36,6 @@ from dmconf.unpack.base import Unpacker
 from dmconf.unpack.extraction import Extraction
 from dmconf.unpack.limits import DEFAULT, Limits
 from dmconf.unpack.members import check_name, refuse
-from dmconf.unpack.pipe import Pipe
 from dmconf.unpack.tar_libarchive import Differs, LibarchiveTar, binding
 
 __all__ = ["HAS_DATA_FILTER", "PARSERS", "Untar", "decompressed"]
@@ -45,9 +43,6 @@ __all__ = ["HAS_DATA_FILTER", "PARSERS", "Untar", "decompressed"]
 log = logging.getLogger("dmconf")
 
 HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
-SMALL = 256 << 10  # members up to this size are read here and written by the writer's thread
-BATCH = 32  # members handed to the writer's thread at once (fewer hand-offs and wake-ups)
-QUEUED = 16  # batches waiting for the writer's thread, at most (each <= 2 * SMALL of data)
 PARSERS = ("libarchive", "tarfile")
 PARSER: str | None = None  # which parser Untar uses when not told: None for the fastest here
 
@@ -99,27 +94,10 @@ class Untar(Unpacker):
         with Extraction(source, target, source.stat().st_size, self.limits) as extraction:
             try:
                 with open(source, "rb") as raw, decompressed(raw) as stream, reader(
-                        stream) as tar, Pipe[list[Callable[[], None]]](
-                        _call, "dmconf-untar", QUEUED) as writer:
-                    batch: list[Callable[[], None]] = []
-                    held = 0  # bytes of data in the batch
+                        stream) as tar:
                     for member in tar:
                         data = tar.extractfile(member) if member.isfile() else None
-                        if member.size > SMALL and data is not None:
-                            writer.write(batch)  # written from here, the others done first
-                            batch, held = [], 0
-                            writer.drain()
-                            self._extract(member, data, extraction, dest, vouched)
-                            continue
-                        if data is not None:
-                            data, held = io.BytesIO(data.read(member.size)), held + member.size
-                        batch.append(partial(self._extract, member, data, extraction, dest,
-                                             vouched))
-                        if len(batch) == BATCH or held > SMALL:
-                            writer.write(batch)
-                            batch, held = [], 0
-                    writer.write(batch)
-                    writer.drain()
+                        self._extract(member, data, extraction, dest, vouched)
                     extraction.drain(stream)  # to the end: a truncated stream raises here
             except UnpackError:
                 raise
@@ -134,7 +112,7 @@ class Untar(Unpacker):
 
     def _extract(self, member: tarfile.TarInfo, data: IO[bytes] | None, into: Extraction,
                  dest: str, vouched: set[str]) -> None:
-        """Write one member (on the writer's thread, in the archive's order)."""
+        """Write one member, before the next is parsed."""
         log.debug("%s: extracting %s", into.name, member.name)
         taken = None
         if self.use_data_filter and member.name.strip("/"):
@@ -183,11 +161,6 @@ class Untar(Unpacker):
         elif not member.isfile():
             run()
         return run
-
-
-def _call(jobs: list[Callable[[], None]]) -> None:
-    for job in jobs:
-        job()
 
 
 def _tarfile(stream: IO[bytes]) -> tarfile.TarFile:
