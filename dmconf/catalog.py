@@ -15,14 +15,14 @@ is used, one warning names it and the place it hides, and :meth:`Catalog.places`
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from dmconf.errors import DatasetNotFound, DefinitionError, DmconfError
 from dmconf.ids import ID_PATTERN
+from dmconf.logs import logger
+from dmconf.record import Record
 
 TYPE_CHECKING = False  # `typing` is not imported by `list` and `search`
 if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue need neither
@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # imported when used: listing and searching a noted catalogue
 
 __all__ = ["Catalog", "Entry", "bundled_folder", "bundled_root"]
 
-log = logging.getLogger("dmconf")
 
 CATALOG_GROUP = "dmconf.catalogs"
 SUFFIXES = (".yaml", ".yml")
@@ -67,23 +66,43 @@ def bundled_folder(name: str) -> Path:
     return shipped
 
 
-@dataclass(frozen=True)
-class Root:
-    """A folder of definitions in the reverse-domain layout, and why it is searched."""
+class Root(Record):
+    """A folder of definitions in the reverse-domain layout, and why it is searched (frozen and
+    hashable, as a frozen dataclass)."""
 
+    _shown = _compared = ("path", "origin", "rank")
     path: Path
     origin: str
-    rank: int = PLUGIN
+    rank: int
+
+    def __init__(self, path: Path, origin: str, rank: int = PLUGIN) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "rank", rank)
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError  # what a frozen dataclass raises
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
-@dataclass
-class Entry:
+class Entry(Record):
     """One known dataset: its id and where it is defined; the definition is read on demand."""
 
-    id: str
-    path: Path
-    origin: str
-    _metadata: dict[str, Any] | None = field(default=None, repr=False)
+    _shown: tuple[str, ...] = ("id", "path", "origin")
+    _compared: tuple[str, ...] = (*_shown, "_metadata")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None) -> None:
+        self.id, self.path, self.origin, self._metadata = id, path, origin, _metadata
 
     @property
     def location(self) -> str:
@@ -129,12 +148,17 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return metadata
 
 
-@dataclass
 class IndexedEntry(Entry):
     """A YAML definition listed by the catalogue's index; its metadata come from the index."""
 
-    index: RootIndex | None = field(default=None, repr=False, compare=False)
-    rel: str = ""
+    _shown = (*Entry._shown, "rel")
+    _compared = (*Entry._compared, "rel")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None, index: RootIndex | None = None,
+                 rel: str = "") -> None:
+        super().__init__(id, path, origin, _metadata)
+        self.index, self.rel = index, rel
 
     def metadata(self) -> dict[str, Any]:
         if self._metadata is None and self.index is not None:
@@ -192,7 +216,7 @@ def _report(report: Callable[[str], None] | None, problem: str) -> None:
 
 
 def _log_problem(problem: str) -> None:
-    log.warning("skipped: %s", problem)
+    logger().warning("skipped: %s", problem)
 
 
 class Catalog:
@@ -326,10 +350,10 @@ class Catalog:
         new = [m for m in messages if m not in _warned]
         _warned.update(new)
         for message in new[:SHOWN_DUPLICATES]:
-            log.warning("%s", message)
+            logger().warning("%s", message)
         if len(new) > SHOWN_DUPLICATES:  # two plugins sharing 80 ids: not 80 lines each time
             rest = [m.split(" ", 1)[0] for m in new[SHOWN_DUPLICATES:]]
-            log.warning(
+            logger().warning(
                 "%d more ids are defined in several places (the first one is used; dmconf info "
                 "ID lists them): %s", len(rest), ", ".join(rest),
             )

@@ -39,11 +39,11 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dmconf import __version__
 from dmconf.catalog_stat import recent, stat_keys
+from dmconf.record import Record
 from dmconf.settings_sources import ENV_CACHE
 
 __all__ = ["ENV_INDEX", "RootIndex", "index_folder", "search_text"]
@@ -105,25 +105,27 @@ def _racy(info: os.stat_result, now: int) -> bool:
     return max(info.st_mtime_ns, info.st_ctime_ns) > now - RECENT_NS
 
 
-@dataclass
-class RootIndex:
+class RootIndex(Record):
     """The index of one catalogue root (``base`` as the catalogue names it)."""
 
-    base: str
-    origin: str
-    _db: sqlite3.Connection | None = field(default=None, repr=False)
-    _changed: bool = False
-    _dirs: dict[str, tuple[str, int, str, str, str]] = field(default_factory=dict, repr=False)
-    _files: dict[str, tuple[str, int]] | None = field(default=None, repr=False)
-    _fresh: dict[str, Described] = field(default_factory=dict, repr=False)
-    # Each folder listed: its path below the root, its ids, its files' names as lines, and
-    # (split when needed: ``list`` does not need them) as a list.
-    _listed: list[tuple[str, list[str], str, list[list[str]]]] = field(
-        default_factory=list, repr=False)
-    _where: dict[str, int] = field(default_factory=dict, repr=False)  # folder -> its place
-    _rels: dict[str, str] | None = field(default=None, repr=False)  # id -> its first file
-    count: int = 0  # files listed
-    unique: bool = False  # no id comes twice among them (told by the catalogue)
+    _shown = ("base", "origin", "_changed", "count", "unique")
+    _compared = ("base", "origin", "_db", "_changed", "_dirs", "_files", "_fresh", "_listed",
+                 "_where", "_rels", "count", "unique")
+
+    def __init__(self, base: str, origin: str) -> None:
+        self.base, self.origin = base, origin
+        self._db: sqlite3.Connection | None = None
+        self._changed = False
+        self._dirs: dict[str, tuple[str, int, str, str, str]] = {}
+        self._files: dict[str, tuple[str, int]] | None = None
+        self._fresh: dict[str, Described] = {}
+        # Each folder listed: its path below the root, its ids, its files' names as lines,
+        # and (split when needed: ``list`` does not need them) as a list.
+        self._listed: list[tuple[str, list[str], str, list[list[str]]]] = []
+        self._where: dict[str, int] = {}  # folder -> its place
+        self._rels: dict[str, str] | None = None  # id -> its first file
+        self.count = 0  # files listed
+        self.unique = False  # no id comes twice among them (told by the catalogue)
 
     @property
     def file(self) -> Path:

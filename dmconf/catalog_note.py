@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dmconf.catalog import Catalog, Entry, Root
@@ -67,12 +66,17 @@ class _Built:
         return self.catalog
 
 
-@dataclass
 class NotedEntry(Entry):
     """A dataset defined in Python, as noted: its id, its place, its metadata when known."""
 
-    where: str = ""
-    built: _Built | None = field(default=None, repr=False, compare=False)
+    _shown = (*Entry._shown, "where")
+    _compared = (*Entry._compared, "where")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None, where: str = "",
+                 built: _Built | None = None) -> None:
+        super().__init__(id, path, origin, _metadata)
+        self.where, self.built = where, built
 
     @property
     def location(self) -> str:

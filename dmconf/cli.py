@@ -490,7 +490,7 @@ def _freeze_at_exit() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    import logging
+    from dmconf import logs
 
     words = list(sys.argv[1:] if argv is None else argv)
     wanted = next((w for w in words if not w.startswith("-")), None)
@@ -498,11 +498,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if wanted not in names:  # help, a usage error: every command is shown
         parser = _parser()
     args = parser.parse_args(words)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    log = logging.getLogger("dmconf")
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
+    logs.to_stderr(logs.DEBUG if args.debug else logs.WARNING if args.quiet else logs.INFO)
+    if args.func is not _list:  # list's modules log through logs.logger(): logging when used
+        logs.logger()
     try:
         args.func(args)
     except KeyboardInterrupt:
@@ -516,7 +514,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"dmconf: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     finally:
-        log.removeHandler(handler)
+        logs.stop_stderr()
     return 0
 
 

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import sys
-from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,13 +50,17 @@ def index_file() -> Path:
     return Path(platformdirs.user_cache_dir("dmconf", appauthor=False)) / "python-datasets.json"
 
 
-@dataclass
 class PythonEntry(Entry):
     """A dataset registered by an entry point; ``path`` is its module's file when known."""
 
-    target: str = ""
-    distribution: str = ""
-    fingerprint: list[Any] | None = None
+    _shown = (*Entry._shown, "target", "distribution", "fingerprint")
+    _compared = (*Entry._compared, "target", "distribution", "fingerprint")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None, target: str = "",
+                 distribution: str = "", fingerprint: list[Any] | None = None) -> None:
+        super().__init__(id, path, origin, _metadata)
+        self.target, self.distribution, self.fingerprint = target, distribution, fingerprint
 
     @property
     def location(self) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from dmconf.catalog import Catalog, bundled_root
+from dmconf.catalog import USER, Catalog, Entry, IndexedEntry, Root, bundled_root
 from dmconf.data.registry import build, resolve_type
 from dmconf.errors import DatasetNotFound
 
@@ -127,3 +128,21 @@ def test_bundled_root_is_the_checkout_or_the_package():
     assert (root / "com" / "lecun" / "mnist.yaml").is_file()
     assert root.name == "datasets"
     assert Path(root).is_absolute()
+
+
+def test_roots_and_entries_compare_and_show_as_the_dataclasses_they_were():
+    """dmconf/record.py writes out what @dataclass made for them (Root was frozen)."""
+    root = Root(Path("/r"), "user", USER)
+    assert root == Root(Path("/r"), "user", USER) and root != Root(Path("/r"), "other", USER)
+    assert hash(root) == hash(Root(Path("/r"), "user", USER))
+    assert repr(root) == "Root(path=PosixPath('/r'), origin='user', rank=0)"
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'rank'"):
+        root.rank = 1  # type: ignore[misc]
+    entry = IndexedEntry("org.a.b", Path("/r/org/a/b.yaml"), "user", index=None, rel="org/a/b.yaml")
+    assert repr(entry) == ("IndexedEntry(id='org.a.b', path=PosixPath('/r/org/a/b.yaml'), "
+                           "origin='user', rel='org/a/b.yaml')")
+    assert entry == IndexedEntry("org.a.b", Path("/r/org/a/b.yaml"), "user", rel="org/a/b.yaml")
+    assert entry != IndexedEntry("org.a.b", Path("/r/org/a/b.yaml"), "user", {}, rel="org/a/b.yaml")
+    assert entry != Entry("org.a.b", Path("/r/org/a/b.yaml"), "user")  # another class
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(entry)

@@ -10,8 +10,11 @@ input and checks that the answer follows. The commands run in this process (`mai
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -128,3 +131,35 @@ def test_info_of_an_id_defined_twice_is_never_noted(env, tmp_path, capsys):
     out = run(capsys, "info", "org.lab.first")
     assert "hides:" in out
     assert recall_info("org.lab.first", "text") is None
+
+
+def test_a_noted_list_imports_neither_logging_nor_dataclasses(env):
+    """Both cost ~8-10 ms of `dmconf list`'s start-up: a noted `list` logs nothing and makes
+    no dataclass (its modules log through dmconf.logs.logger())."""
+    define(env, "org.lab.first", "First corpus")
+    age(env.catalog, env.settings)
+    code = ("import sys\nfrom dmconf.cli import main\ncode = main(['list'])\n"
+            "print('LOADED', *(m for m in ('logging', 'dataclasses') if m in sys.modules), "
+            "file=sys.stderr)\nsys.exit(code)\n")
+    for _ in range(2):  # the first one notes the catalogue (if this process has not)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert "org.lab.first" in result.stdout.split()
+    assert result.stderr.splitlines() == ["LOADED"]
+
+
+def test_list_logs_what_it_skips_on_stderr_as_every_command(env, capsys):
+    """The stderr handler of `list` is added when its catalogue first logs (dmconf.logs), at
+    the level asked for, and removed after the command."""
+    define(env, "org.lab.first", "First corpus")
+    bad = env.define("org.lab.Not an id", DEFINITION.format(name="Bad", words="bad"))
+    skipped = (f"WARNING skipped: {bad}: its place in {env.catalog} does not make a dataset id "
+               "(letters, digits, '_' and '-' between dots); rename it")
+    for argv in (["list"], ["-q", "list"], ["--debug", "list"]):
+        capsys.readouterr()
+        assert main(argv) == 0
+        out, err = capsys.readouterr()
+        assert "org.lab.first" in out.split()
+        assert err.splitlines() == [skipped], argv
+        assert logging.getLogger("dmconf").handlers == []

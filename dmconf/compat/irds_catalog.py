@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +58,16 @@ def ir_datasets_module() -> Any:
 
 
 
-@dataclass
 class IrdsEntry(Entry):
     """An ir_datasets id in the catalogue."""
 
-    irds_id: str = ""
+    _shown = (*Entry._shown, "irds_id")
+    _compared = (*Entry._compared, "irds_id")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None, irds_id: str = "") -> None:
+        super().__init__(id, path, origin, _metadata)
+        self.irds_id = irds_id
 
     @property
     def location(self) -> str:
@@ -135,10 +139,10 @@ def _listed_elsewhere() -> dict[str, dict[str, Any]] | None:
     except ValueError:
         listed = None
     if not isinstance(listed, dict):
-        import logging
+        from dmconf.logs import logger
 
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        logging.getLogger("dmconf").warning(
+        logger().warning(
             "ir_datasets is installed but its datasets cannot be listed (%s); irds.* ids are "
             "left out", tail,
         )

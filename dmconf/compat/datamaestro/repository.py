@@ -21,9 +21,7 @@ import contextlib
 import importlib
 import inspect
 import json
-import logging
 import sys
-from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ from dmconf.catalog import Entry
 from dmconf.compat.datamaestro import ids
 from dmconf.entrypoints import INDEX_VERSION
 from dmconf.errors import DefinitionError
+from dmconf.logs import logger
 
 if TYPE_CHECKING:
     from dmconf.catalog import InstalledEntryPoints
@@ -40,16 +39,20 @@ if TYPE_CHECKING:
 __all__ = ["REPOSITORIES_GROUP", "RepositoryEntry", "repository_entries"]
 
 REPOSITORIES_GROUP = "dmconf.repositories"
-log = logging.getLogger("dmconf")
 _warned: set[str] = set()
 
 
-@dataclass
 class RepositoryEntry(Entry):
     """A dataset of a ported repository: ``module:name`` in a definitions package."""
 
-    module: str = ""
-    attribute: str = ""
+    _shown = (*Entry._shown, "module", "attribute")
+    _compared = (*Entry._compared, "module", "attribute")
+
+    def __init__(self, id: str, path: Path, origin: str,
+                 _metadata: dict[str, Any] | None = None, module: str = "",
+                 attribute: str = "") -> None:
+        super().__init__(id, path, origin, _metadata)
+        self.module, self.attribute = module, attribute
 
     @property
     def location(self) -> str:
@@ -148,7 +151,7 @@ def repository_entries(installed: InstalledEntryPoints) -> list[RepositoryEntry]
 def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
-        log.warning("%s", message)
+        logger().warning("%s", message)
 
 
 def _parse(path: Path) -> list[dict[str, Any]] | None:
