@@ -144,22 +144,31 @@ def test_what_libarchive_reads_otherwise_is_read_by_tarfile(tmp_path, spied):
         "dumpdir": _tar(("d", b"D", b""), format=tarfile.GNU_FORMAT),
     }
     for case, data in cases.items():
-        source = tmp_path / f"{case}.tar"
-        source.write_bytes(data)
-        outcomes = []
-        for parser in ("tarfile", "libarchive"):
-            spied.clear()
-            target = tmp_path / parser / case
-            target.parent.mkdir(exist_ok=True)
-            try:
-                outcomes.append(Untar(parser=parser).unpack(source, target))
-            except UnpackError as exc:
-                outcomes.append(str(exc))
-            assert spied == (["tarfile"] if parser == "tarfile" else ["libarchive", "tarfile"]), \
-                case
-        assert outcomes[0] == outcomes[1], case
-        if "tar archive" not in outcomes[0] and "refusing" not in outcomes[0]:
-            assert tree_sha256(tmp_path / "libarchive" / case) == outcomes[0], case
+        (outcome, read), (other, read_other) = _by_both(tmp_path, case, data, spied)
+        assert read == ["tarfile"] and read_other == ["libarchive", "tarfile"], case
+        assert outcome == other, case
+        if "tar archive" not in outcome and "refusing" not in outcome:
+            assert tree_sha256(tmp_path / "libarchive" / case) == outcome, case
+
+
+def _by_both(tmp_path: Path, case: str, data: bytes, spied: list[str]
+             ) -> list[tuple[str, list[str]]]:
+    """The archive ``data`` unpacked by Untar told to use tarfile, then libarchive, into
+    ``tmp_path/PARSER/case``: each outcome (the tree's digest, or the error's text) and the
+    parsers that read it."""
+    source = tmp_path / f"{case}.tar"
+    source.write_bytes(data)
+    results = []
+    for parser in ("tarfile", "libarchive"):
+        spied.clear()
+        target = tmp_path / parser / case
+        target.parent.mkdir(exist_ok=True)
+        try:
+            outcome = Untar(parser=parser).unpack(source, target)
+        except UnpackError as exc:
+            outcome = str(exc)
+        results.append((outcome, list(spied)))
+    return results
 
 
 def _sparse_archives(tmp_path: Path) -> dict[str, bytes]:
@@ -197,17 +206,10 @@ def test_well_formed_archives_read_alike(tmp_path, spied):
     cases["ustar"] = _tar(("a/b.txt", tarfile.REGTYPE, b"b"), ("a/l", tarfile.SYMTYPE, "b.txt"),
                           format=tarfile.USTAR_FORMAT)
     cases |= _sparse_archives(tmp_path)
-    for parser in ("tarfile", "libarchive"):
-        (tmp_path / parser).mkdir()
     for case, data in cases.items():
-        source = tmp_path / f"{case}.tar"
-        source.write_bytes(data)
-        digests = []
-        for parser in ("tarfile", "libarchive"):
-            spied.clear()
-            digests.append(Untar(parser=parser).unpack(source, tmp_path / parser / case))
-            assert spied == [parser], case
-        assert digests[0] == digests[1] == tree_sha256(tmp_path / "libarchive" / case), case
+        (digest, read), (other, read_other) = _by_both(tmp_path, case, data, spied)
+        assert read == ["tarfile"] and read_other == ["libarchive"], case
+        assert digest == other == tree_sha256(tmp_path / "libarchive" / case), case
     holes = (tmp_path / "libarchive/sparse pax/holes.bin").read_bytes()
     assert holes[:5] == b"start" and holes[1 << 20:(1 << 20) + 6] == b"middle"
     assert len(holes) == 3 << 20 and holes.count(0) == (3 << 20) - 11
